@@ -1,0 +1,59 @@
+"""approxify: approximate computing for Python functions, with certified accuracy bounds.
+
+    import approxify as ax
+    ax.sites(fn)
+    fast = ax.apply(fn, {"mc.estimate/for#0": ax.Perforate(rate=0.5)})
+    result = ax.approximate(fn, inputs, quality="rel_l2", bound=0.05)
+"""
+
+from ._api import apply, approximate, certify, evaluate, load, sites, source
+from .config import Budget, Perforate, Setting
+from .errors import (
+    ApproxifyError,
+    InvalidArgument,
+    InvalidArgumentType,
+    InvalidConfig,
+    NotEnoughInputs,
+    QualityError,
+    TargetFailed,
+    UnknownSite,
+    UnsupportedTarget,
+)
+from .measure.evaluation import Evaluation
+from .measure.inputs import Args
+from .measure.quality import Quality
+from .report.result import Candidate, Result
+from .sites import Knob, Site
+from .stats import Certificate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApproxifyError",
+    "Args",
+    "Budget",
+    "Candidate",
+    "Certificate",
+    "Evaluation",
+    "InvalidArgument",
+    "InvalidArgumentType",
+    "InvalidConfig",
+    "Knob",
+    "NotEnoughInputs",
+    "Perforate",
+    "Quality",
+    "QualityError",
+    "Result",
+    "Setting",
+    "Site",
+    "TargetFailed",
+    "UnknownSite",
+    "UnsupportedTarget",
+    "apply",
+    "approximate",
+    "certify",
+    "evaluate",
+    "load",
+    "sites",
+    "source",
+]

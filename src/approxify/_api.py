@@ -1,0 +1,85 @@
+"""The public functions: sites, apply, evaluate, approximate, certify, load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ._target import Target
+from .config import Setting
+from .errors import InvalidArgument
+from .measure.cost import check_cost, proxy_speedup, time_pair
+from .measure.evaluation import Evaluation
+from .measure.inputs import check_inputs
+from .measure.quality import get_quality
+from .measure.runner import Reference
+from .report.result import load
+from .search.tuner import approximate
+from .sites import Site
+from .stats import certify
+
+__all__ = ["apply", "approximate", "certify", "evaluate", "load", "sites", "source"]
+
+
+def sites(
+    fn: Any,
+    *,
+    families: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    modules: Iterable[str] = (),
+) -> list[Site]:
+    """Every approximation site in ``fn`` and the user functions it calls.
+
+    ``families`` keeps some families (``["perforate"]``); ``select`` keeps ids matching site ids
+    or glob patterns (``"mc.*/for#*"``); ``modules`` names extra modules whose functions count as
+    user code (the target's own module always does).
+    """
+    return Target(fn, modules=modules).select(families=families, select=select)
+
+
+def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = ()) -> Any:
+    """The variant of ``fn`` for ``config`` as a new function; ``fn`` and its globals are untouched."""
+    return Target(fn, modules=modules).build(config)
+
+
+def source(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = ()) -> str:
+    """The approximated source of ``fn`` (and its callees) for ``config``, as a standalone module."""
+    from .report.export import export_source
+
+    return export_source(Target(fn, modules=modules), config)
+
+
+def evaluate(
+    fn: Any,
+    config: Mapping[str, Setting],
+    inputs: Sequence[Any],
+    *,
+    quality: Any = "rel_l2",
+    cost: Any = "time",
+    repeats: int = 5,
+    timeout: float | None = None,
+    modules: Iterable[str] = (),
+) -> Evaluation:
+    """Losses of ``config``'s variant on every input, its failures, and its speedup over ``fn``.
+
+    The exact outputs are computed once; the variant and ``fn`` are timed side by side
+    (``repeats`` interleaved passes, speedup = median ratio), or compared by ``cost(fn, inputs)``.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
+    target = Target(fn, modules=modules)
+    items = check_inputs(inputs)
+    metric = get_quality(quality)
+    cost = check_cost(cost)
+    variant = target.build(config)
+    reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
+    indices = list(range(len(items)))
+    reference.prepare(indices)
+    losses, failures = reference.losses(variant, indices)
+    if callable(cost):
+        speedup, timing = proxy_speedup(cost, fn, variant, items), None
+    else:
+        limit = sum(reference.timeout(i) or 0.0 for i in indices)
+        timing = time_pair(fn, variant, reference.inputs, indices, repeats=repeats, timeout=limit)
+        speedup = timing.speedup
+    return Evaluation(losses, tuple(failures), speedup, timing, dict(target.check(config)))

@@ -1,0 +1,166 @@
+"""Command line: a thin layer over the public API.
+
+    approxify sites mypkg.kernels:estimate
+    approxify tune mypkg.kernels:estimate --inputs mypkg.kernels:make_inputs --bound 0.05 --out r.json
+    approxify show r.json
+    approxify export r.json --out estimate_fast.py
+    approxify demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ApproxifyError, InvalidArgument
+
+
+def _resolve(reference: str, *, what: str) -> Any:
+    """Import ``module:attribute`` (the current directory is importable, as with python -m)."""
+    module_name, sep, attribute = reference.partition(":")
+    if not sep or not module_name or not attribute:
+        raise InvalidArgument(
+            f"{what} must look like module:name (e.g. mypkg.kernels:estimate), got {reference!r}."
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidArgument(f"{what}: cannot import module {module_name!r} ({exc}).") from None
+    for part in attribute.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise InvalidArgument(f"{what}: module {module_name!r} has no {attribute!r}.") from None
+    return obj
+
+
+def _inputs(reference: str) -> Any:
+    value = _resolve(reference, what="--inputs")
+    return value() if callable(value) else value
+
+
+def cmd_sites(args: argparse.Namespace) -> int:
+    from . import sites
+
+    found = sites(_resolve(args.target, what="target"), families=args.family or None,
+                  select=args.select or None, modules=args.module)
+    for site in found:
+        print(site)
+    if not found:
+        print("no sites found", file=sys.stderr)
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from . import Budget, approximate
+
+    fn = _resolve(args.target, what="target")
+    quality = args.quality if ":" not in args.quality else _resolve(args.quality, what="--quality")
+    result = approximate(
+        fn, _inputs(args.inputs), quality=quality, bound=args.bound, confidence=args.confidence,
+        families=args.family or None, select=args.select or None,
+        budget=Budget(trials=args.trials, seconds=args.seconds), storage=args.storage,
+        holdout=args.holdout, seed=args.seed, modules=args.module, progress=not args.quiet,
+    )
+    print(result.summary())
+    if args.out:
+        print(f"\nresult written to {result.save(args.out)}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from . import load
+
+    print(load(args.result).summary())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import load
+
+    result = load(args.result)
+    text = result.source()
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"approximated source of {result.target} written to {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(quick=args.quick, out=Path(args.out) if args.out else None)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="approxify", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def selection(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--family", action="append", help="keep sites of this family (repeatable)")
+        p.add_argument("--select", action="append", help="site id or glob pattern (repeatable)")
+        p.add_argument("--module", action="append", default=[],
+                       help="extra module whose functions count as user code (repeatable)")
+
+    p = commands.add_parser("sites", help="list the approximation sites of a function")
+    p.add_argument("target", help="module:function")
+    selection(p)
+    p.set_defaults(run=cmd_sites)
+
+    p = commands.add_parser("tune", help="search and certify the fastest config under a bound")
+    p.add_argument("target", help="module:function")
+    p.add_argument("--inputs", required=True,
+                   help="module:name of a list of inputs, or of a function returning one")
+    p.add_argument("--quality", default="rel_l2", help="rel_l2, mean_rel, mismatch, or module:function")
+    p.add_argument("--bound", type=float, default=0.05, help="mean loss bound (default 0.05)")
+    p.add_argument("--confidence", type=float, default=0.95, help="default 0.95")
+    p.add_argument("--trials", type=int, default=100, help="search trials (default 100)")
+    p.add_argument("--seconds", type=float, default=None, help="wall-clock cap on the search")
+    p.add_argument("--holdout", type=float, default=0.5, help="share of inputs held out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
+    p.add_argument("--out", default=None, help="write the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    selection(p)
+    p.set_defaults(run=cmd_tune)
+
+    p = commands.add_parser("show", help="summarise a saved result")
+    p.add_argument("result")
+    p.set_defaults(run=cmd_show)
+
+    p = commands.add_parser("export", help="write the best variant's Python source")
+    p.add_argument("result")
+    p.add_argument("--out", default=None, help="file to write (default: print)")
+    p.set_defaults(run=cmd_export)
+
+    p = commands.add_parser("demo", help="tune the built-in examples and show the results")
+    p.add_argument("--quick", action="store_true", help="fewer inputs and trials (seconds)")
+    p.add_argument("--out", default=None, help="folder for the results and exported source")
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ApproxifyError as exc:
+        print(f"approxify: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("approxify: interrupted; rerun the same command with --storage to resume.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Settings (one per family), configs and budgets: frozen, validated, JSON round-trip.
+
+A *setting* is one legal value of a site's knob; a *config* maps site ids to settings; ``{}`` is
+the exact program. Settings are frozen dataclasses that validate in ``__post_init__`` and
+serialise to plain dicts tagged with their family, so results never need pickle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig
+
+_SETTING_CLASSES: dict[str, type[Setting]] = {}
+
+
+class Setting:
+    """Base of the per-family settings; subclasses register themselves by ``family``."""
+
+    family: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _SETTING_CLASSES[cls.family] = cls
+
+    @property
+    def is_exact(self) -> bool:
+        raise NotImplementedError
+
+    def label(self) -> str:
+        """A short human-readable name, used in tables and Optuna parameters."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, **dataclasses.asdict(self)}  # type: ignore[call-overload]
+
+
+PERFORATION_POLICIES = ("modulo", "truncate", "random")
+
+
+@dataclass(frozen=True)
+class Perforate(Setting):
+    """Loop perforation: skip a share ``rate`` of a loop's iterations.
+
+    ``policy``: ``"modulo"`` runs evenly spaced iterations (every k-th when 1/(1-rate) is a whole
+    number), ``"truncate"`` runs the first (1 - rate) part, ``"random"`` a random subset drawn with
+    ``seed``. ``compensate=True`` rescales the loop's contribution to ``acc += ...`` accumulators by
+    iterations seen / iterations run, so sums and means stay unbiased.
+    """
+
+    family: ClassVar[str] = "perforate"
+
+    rate: float = 0.0
+    policy: str = "modulo"
+    compensate: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)):
+            raise InvalidArgumentType(
+                f"Perforate(rate=...) expects a number in [0, 1), got {self.rate!r} "
+                f"({type(self.rate).__name__}); pass e.g. rate=0.5 to skip half the iterations."
+            )
+        if not (0.0 <= float(self.rate) < 1.0) or math.isnan(self.rate):
+            raise InvalidArgument(
+                f"Perforate(rate=...) expects a share of iterations to skip in [0, 1), "
+                f"got {self.rate!r}; rate=0 is the exact loop, rate=0.75 runs a quarter of it."
+            )
+        object.__setattr__(self, "rate", float(self.rate))
+        if self.policy not in PERFORATION_POLICIES:
+            raise InvalidArgument(
+                f"Perforate(policy=...) expects one of {', '.join(PERFORATION_POLICIES)}, "
+                f"got {self.policy!r}."
+            )
+        if not isinstance(self.compensate, bool):
+            raise InvalidArgumentType(
+                f"Perforate(compensate=...) expects True or False, got {self.compensate!r}."
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise InvalidArgumentType(f"Perforate(seed=...) expects an int, got {self.seed!r}.")
+
+    @property
+    def is_exact(self) -> bool:
+        return self.rate == 0.0
+
+    @property
+    def keep(self) -> float:
+        """The share of iterations that run."""
+        return 1.0 - self.rate
+
+    @property
+    def stride(self) -> int | None:
+        """For ``modulo``: k when exactly every k-th iteration runs, else None."""
+        k = 1.0 / self.keep
+        return round(k) if abs(k - round(k)) < 1e-9 else None
+
+    def label(self) -> str:
+        if self.is_exact:
+            return "exact"
+        text = f"{self.policy} {self.rate:.0%}"
+        return text + " +comp" if self.compensate else text
+
+
+def setting_from_dict(data: Mapping[str, Any]) -> Setting:
+    """Rebuild a setting from :meth:`Setting.to_dict` output."""
+    if not isinstance(data, Mapping) or "family" not in data:
+        raise InvalidConfig(
+            f"a setting must be a dict with a 'family' key (one of {sorted(_SETTING_CLASSES)}), "
+            f"got {data!r}"
+        )
+    fields = dict(data)
+    family = fields.pop("family")
+    cls = _SETTING_CLASSES.get(family)
+    if cls is None:
+        raise InvalidConfig(
+            f"unknown setting family {family!r}; known families: {', '.join(sorted(_SETTING_CLASSES))}"
+        )
+    try:
+        return cls(**fields)
+    except TypeError as exc:
+        raise InvalidConfig(f"cannot build {cls.__name__} from {dict(data)!r}: {exc}") from None
+
+
+Config = Mapping[str, Setting]
+
+
+def check_config(config: Any) -> dict[str, Setting]:
+    """Validate a user config: a mapping of site id (str) to a setting object."""
+    if not isinstance(config, Mapping):
+        raise InvalidArgumentType(
+            f"config must be a dict mapping site ids to settings, e.g. "
+            f"{{'mod.fn/for#0': ax.Perforate(rate=0.5)}}; got {type(config).__name__}."
+        )
+    checked: dict[str, Setting] = {}
+    for site_id, setting in config.items():
+        if not isinstance(site_id, str):
+            raise InvalidArgumentType(f"config keys must be site id strings, got {site_id!r}.")
+        if isinstance(setting, Mapping):
+            setting = setting_from_dict(setting)
+        if not isinstance(setting, Setting):
+            raise InvalidArgumentType(
+                f"config[{site_id!r}] must be a setting such as ax.Perforate(rate=0.5), "
+                f"got {setting!r}."
+            )
+        checked[site_id] = setting
+    return checked
+
+
+def config_to_dict(config: Config) -> dict[str, dict[str, Any]]:
+    """A config as plain JSON-able data (exact settings dropped: they change nothing)."""
+    return {site: setting.to_dict() for site, setting in sorted(config.items()) if not setting.is_exact}
+
+
+def config_from_dict(data: Mapping[str, Any]) -> dict[str, Setting]:
+    return {site: setting_from_dict(d) for site, d in data.items()}
+
+
+def describe_config(config: Config) -> str:
+    """One line: ``site: label, site: label`` (or ``exact``)."""
+    parts = [f"{site}: {s.label()}" for site, s in sorted(config.items()) if not s.is_exact]
+    return ", ".join(parts) if parts else "exact"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much search :func:`approxify.approximate` may spend.
+
+    ``trials``: configurations the combination search evaluates (the per-site sensitivity pass
+    comes on top). ``seconds``: optional wall-clock cap on the search.
+    """
+
+    trials: int = 100
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.trials, bool) or not isinstance(self.trials, int) or self.trials < 0:
+            raise InvalidArgument(
+                f"Budget(trials=...) expects a whole number >= 0, got {self.trials!r}; "
+                "e.g. Budget(trials=100)."
+            )
+        if self.seconds is not None and not (
+            isinstance(self.seconds, (int, float)) and self.seconds > 0
+        ):
+            raise InvalidArgument(
+                f"Budget(seconds=...) expects a positive number or None, got {self.seconds!r}."
+            )

@@ -1,0 +1,38 @@
+"""``approxify demo``: tune the two built-in examples under a bound and show what was found."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from .config import Budget
+from .examples import dense, mc
+from .search.tuner import approximate
+
+BOUND = 0.05
+
+
+def run_demo(*, quick: bool = False, out: Path | None = None) -> int:
+    console = Console()
+    out = out or Path(tempfile.mkdtemp(prefix="approxify-demo-"))
+    out.mkdir(parents=True, exist_ok=True)
+    count, trials = (400, 12) if quick else (800, 40)
+    examples = [
+        ("dense layer as a loop nest (out[i] += w[i][j] * x[j], then ReLU)", dense.layer,
+         dense.make_inputs(count)),
+        ("Monte Carlo option pricer (sum over simulated paths)", mc.estimate,
+         mc.make_inputs(count, seed=1)),
+    ]
+    for title, fn, inputs in examples:
+        console.rule(f"[bold]{title}")
+        result = approximate(fn, inputs, quality="rel_l2", bound=BOUND, confidence=0.95,
+                             budget=Budget(trials=trials), seed=0)
+        console.print(result.summary(), highlight=False)
+        stem = fn.__module__.rsplit(".", 1)[-1]
+        saved = result.save(out / f"{stem}.json")
+        exported = out / f"{stem}_fast.py"
+        exported.write_text(result.source())
+        console.print(f"\nresult: {saved}\napproximated source: {exported}\n")
+    return 0

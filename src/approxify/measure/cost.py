@@ -1,0 +1,122 @@
+"""Cost: measured time by default (exact and variant interleaved), or a user-given proxy.
+
+Speedup = cost(exact) / cost(variant). Time is measured side by side in one run: each repetition
+times the exact program and the variant over the same inputs back to back, alternating which goes
+first, and the speedup is the median of the per-repetition ratios.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidArgument, InvalidArgumentType
+from .deadline import Timeout, deadline
+from .inputs import InputSet
+
+MIN_BATCH_SECONDS = 0.005  # shorter batches are repeated in a loop: timer noise dominates below
+
+
+@dataclass(frozen=True)
+class Timing:
+    speedup: float
+    ratios: tuple[float, ...]
+    exact_seconds: float  # median seconds of one pass over the timing inputs
+    variant_seconds: float
+    repeats: int
+    loops: int  # passes per timed batch
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "speedup": self.speedup,
+            "ratios": list(self.ratios),
+            "exact_seconds": self.exact_seconds,
+            "variant_seconds": self.variant_seconds,
+            "repeats": self.repeats,
+            "loops": self.loops,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Timing:
+        return cls(**{**data, "ratios": tuple(data["ratios"])})
+
+
+CostFunction = Callable[[Callable[..., Any], Sequence[Any]], float]
+
+
+def check_cost(cost: Any) -> str | CostFunction:
+    if cost == "time" or callable(cost):
+        return cost
+    raise InvalidArgumentType(
+        f"cost= expects 'time' or a function cost(fn, inputs) -> float (lower is better), "
+        f"got {cost!r}."
+    )
+
+
+def proxy_speedup(cost: CostFunction, exact: Callable[..., Any], variant: Callable[..., Any],
+                  inputs: Sequence[Any]) -> float:
+    """Speedup under a deterministic cost proxy (FLOPs, bytes, a counter...)."""
+    before, after = float(cost(exact, inputs)), float(cost(variant, inputs))
+    if not (before > 0 and math.isfinite(before)):
+        raise InvalidArgument(f"cost function returned {before!r} for the exact program; "
+                              "it must return a positive finite number.")
+    return before / after if after > 0 else math.inf
+
+
+def time_pair(
+    exact: Callable[..., Any],
+    variant: Callable[..., Any],
+    inputs: InputSet,
+    indices: Sequence[int],
+    *,
+    repeats: int,
+    timeout: float | None = None,
+) -> Timing:
+    """Time ``exact`` and ``variant`` side by side on ``inputs[indices]``; see the module docstring."""
+    first = _timed_pass(exact, inputs, indices, loops=1, timeout=None)
+    loops = max(1, math.ceil(MIN_BATCH_SECONDS / max(first, 1e-9)))
+    exact_times, variant_times, ratios = [], [], []
+    for rep in range(repeats):
+        order = (exact, variant) if rep % 2 == 0 else (variant, exact)
+        measured = {}
+        for fn in order:
+            measured[fn is exact] = _timed_pass(fn, inputs, indices, loops=loops, timeout=timeout) / loops
+        exact_times.append(measured[True])
+        variant_times.append(measured[False])
+        ratios.append(measured[True] / measured[False] if measured[False] > 0 else math.inf)
+    return Timing(
+        speedup=float(statistics.median(ratios)),
+        ratios=tuple(ratios),
+        exact_seconds=float(statistics.median(exact_times)),
+        variant_seconds=float(statistics.median(variant_times)),
+        repeats=repeats,
+        loops=loops,
+    )
+
+
+def _timed_pass(fn: Callable[..., Any], inputs: InputSet, indices: Sequence[int], *, loops: int,
+                timeout: float | None) -> float:
+    """Seconds for ``loops`` passes over ``inputs``; copies are made before the clock starts.
+
+    A variant that raises or times out is charged the time until then plus the time limit, so a
+    failing variant never looks fast (its loss already counts the failure).
+    """
+    calls = [inputs.fresh(i) for _ in range(loops) for i in indices]
+    enabled = gc.isenabled()
+    gc.disable()
+    start = time.perf_counter()
+    try:
+        with deadline(timeout):
+            for args, kwargs in calls:
+                fn(*args, **kwargs)
+    except (Exception, SystemExit, Timeout):  # noqa: BLE001 - failures are data
+        return time.perf_counter() - start + (timeout or 0.0)
+    finally:
+        if enabled:
+            gc.enable()
+    return time.perf_counter() - start

@@ -1,0 +1,64 @@
+"""Figures of one config on a set of inputs: losses, failures, and speedup."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .cost import Timing
+from .runner import Failure
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one config did on some inputs. ``losses[k]`` belongs to the k-th input evaluated."""
+
+    losses: np.ndarray
+    failures: tuple[Failure, ...]
+    speedup: float | None = None
+    timing: Timing | None = None
+    config: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.losses.size)
+
+    @property
+    def mean_loss(self) -> float:
+        return float(self.losses.mean()) if self.losses.size else math.nan
+
+    @property
+    def max_loss(self) -> float:
+        return float(self.losses.max()) if self.losses.size else math.nan
+
+    @property
+    def identical(self) -> int:
+        return int(np.count_nonzero(self.losses == 0))
+
+    @property
+    def failure_count(self) -> int:
+        return len(self.failures)
+
+    def certificate(self, *, bound: float, confidence: float = 0.95, method: str = "auto"):
+        """Certify this evaluation's losses (only meaningful on inputs the search never saw)."""
+        from ..stats import certify
+
+        return certify(self.losses, bound=bound, confidence=confidence, method=method,
+                       failures=self.failure_count)
+
+    def summary(self) -> dict[str, Any]:
+        """Plain JSON-able figures (losses summarised, not listed)."""
+        return {
+            "n": self.n,
+            "mean_loss": self.mean_loss,
+            "max_loss": self.max_loss,
+            "p95_loss": float(np.quantile(self.losses, 0.95)) if self.n else math.nan,
+            "identical": self.identical,
+            "failures": self.failure_count,
+            "failure_kinds": sorted({f.kind for f in self.failures}),
+            "speedup": self.speedup,
+            "timing": self.timing.to_dict() if self.timing else None,
+        }

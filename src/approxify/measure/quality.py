@@ -1,0 +1,139 @@
+"""Quality metrics: a per-input loss comparing a variant's output with the exact output.
+
+Built-in losses lie in [0, 1] (0 = identical, capped at 1) so distribution-free bounds apply.
+Whether an output *fails* (exception, NaN/Inf where the exact output is finite, wrong shape) is
+decided by the runner before a metric is called; metrics only see comparable outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgument, InvalidArgumentType
+
+
+class OutputMismatch(Exception):
+    """The variant's output cannot be compared with the exact one (shape or type differs)."""
+
+
+@dataclass(frozen=True)
+class Quality:
+    """A named loss function ``loss(exact, approx) -> float in [0, 1]``.
+
+    ``binary``: the loss only takes the values 0 and 1, so exact binomial bounds apply.
+    """
+
+    name: str
+    loss: Callable[[Any, Any], float]
+    binary: bool = False
+
+    def __call__(self, exact: Any, approx: Any) -> float:
+        value = float(self.loss(exact, approx))
+        if math.isnan(value) or value < 0:
+            raise ValueError(f"quality {self.name!r} returned {value!r}; losses must be >= 0")
+        return min(value, 1.0)
+
+
+def as_array(output: Any) -> np.ndarray:
+    """Numbers, arrays and (nested) lists/tuples of numbers as one float64 array."""
+    try:
+        array = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise OutputMismatch(f"output is not numeric ({type(output).__name__}): {exc}") from None
+    return array
+
+
+def _pair(exact: Any, approx: Any) -> tuple[np.ndarray, np.ndarray]:
+    e, a = as_array(exact), as_array(approx)
+    if e.shape != a.shape:
+        raise OutputMismatch(f"output shape {a.shape} differs from the exact {e.shape}")
+    return e, a
+
+
+def rel_l2(exact: Any, approx: Any) -> float:
+    """``||approx - exact||_2 / ||exact||_2``, capped at 1; 0/1 when the exact output is all zero."""
+    e, a = _pair(exact, approx)
+    diff = np.linalg.norm((a - e).ravel())
+    norm = np.linalg.norm(e.ravel())
+    if norm == 0:
+        return 0.0 if diff == 0 else 1.0
+    return min(float(diff / norm), 1.0)
+
+
+def mean_rel(exact: Any, approx: Any) -> float:
+    """Mean element-wise relative error, each element capped at 1 (AxBench style)."""
+    e, a = _pair(exact, approx)
+    if e.size == 0:
+        return 0.0
+    diff = np.abs(a - e)
+    scale = np.abs(e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(scale > 0, diff / scale, np.where(diff > 0, 1.0, 0.0))
+    return float(np.minimum(rel, 1.0).mean())
+
+
+def mismatch(exact: Any, approx: Any) -> float:
+    """0 when the outputs are equal (any type; arrays element-wise, NaN equal to NaN), else 1."""
+    return 0.0 if outputs_equal(exact, approx) else 1.0
+
+
+def outputs_equal(exact: Any, approx: Any) -> bool:
+    if isinstance(exact, np.ndarray) or isinstance(approx, np.ndarray):
+        try:
+            return bool(np.array_equal(np.asarray(exact), np.asarray(approx), equal_nan=True))
+        except TypeError:  # equal_nan on non-numeric arrays
+            return bool(np.array_equal(np.asarray(exact), np.asarray(approx)))
+    if isinstance(exact, (list, tuple)) and isinstance(approx, (list, tuple)):
+        return type(exact) is type(approx) and len(exact) == len(approx) and all(
+            outputs_equal(x, y) for x, y in zip(exact, approx)
+        )
+    if isinstance(exact, float) and isinstance(approx, float) and math.isnan(exact):
+        return math.isnan(approx)
+    try:
+        return bool(exact == approx)
+    except Exception:  # noqa: BLE001 - an __eq__ that raises or returns an array means "not equal"
+        return False
+
+
+BUILTIN = {
+    "rel_l2": Quality("rel_l2", rel_l2),
+    "mean_rel": Quality("mean_rel", mean_rel),
+    "mismatch": Quality("mismatch", mismatch, binary=True),
+}
+
+
+def get_quality(quality: str | Callable[[Any, Any], float] | Quality) -> Quality:
+    """Resolve ``quality=`` (a built-in name, a callable, or a Quality) with a clear error."""
+    if isinstance(quality, Quality):
+        return quality
+    if isinstance(quality, str):
+        if quality not in BUILTIN:
+            raise InvalidArgument(
+                f"quality={quality!r} is not a known metric; built-ins are "
+                f"{', '.join(sorted(BUILTIN))}, or pass a function loss(exact, approx) -> [0, 1]."
+            )
+        return BUILTIN[quality]
+    if callable(quality):
+        name = getattr(quality, "__name__", type(quality).__name__)
+        return Quality(name, quality)
+    raise InvalidArgumentType(
+        f"quality= expects a metric name ({', '.join(sorted(BUILTIN))}) or a function "
+        f"loss(exact, approx) -> float in [0, 1]; got {type(quality).__name__}."
+    )
+
+
+def has_nonfinite_where_exact_finite(exact: Any, approx: Any) -> bool:
+    """True when the variant produced NaN/Inf at a place where the exact output is finite."""
+    try:
+        e = np.asarray(exact, dtype=np.float64)
+        a = np.asarray(approx, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if e.shape != a.shape:
+        return False
+    return bool(np.any(~np.isfinite(a) & np.isfinite(e)))

@@ -1,0 +1,1 @@
+"""Results: plain JSON-able data first (``Result``), rendering second (terminal, source export)."""

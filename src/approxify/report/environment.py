@@ -1,0 +1,29 @@
+"""Where a result was measured: versions and machine, recorded with every result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import Any
+
+
+def environment() -> dict[str, Any]:
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "approxify": version("approxify"),
+        "python": sys.version.split()[0],
+        "numpy": version("numpy"),
+        "scipy": version("scipy"),
+        "optuna": version("optuna"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpus": os.cpu_count(),
+    }

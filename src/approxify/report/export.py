@@ -1,0 +1,73 @@
+"""Write a variant as a standalone Python module: helpers, imports, and the rewritten functions."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import types
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import Setting, describe_config
+from ..targets.python import local_names
+from ..transforms.runtime import helper_objects, helper_source
+
+
+def export_source(target: Any, config: Mapping[str, Setting]) -> str:
+    """Source of ``target``'s variant for ``config``: it runs without approxify installed.
+
+    Module-level names the functions use are imported from the target's own modules, so the file
+    behaves like the original module with the approximated functions swapped in.
+    """
+    program = target.rewrite(config)
+    defined = {f.tree.name for f in program.functions.values()}
+    helpers = set(helper_objects(program.helpers))
+    imports: set[str] = set()
+    notes: list[str] = []
+    for lifted in program.functions.values():
+        for name in sorted(_free_names(lifted.tree) - defined - helpers):
+            line = _import_line(name, lifted.func)
+            if line.startswith("#"):
+                notes.append(line)
+            else:
+                imports.add(line)
+    lines = [
+        f'"""Approximated by approxify from {target.reference}.',
+        "",
+        f"Config: {describe_config(config)}",
+        '"""',
+        "",
+    ]
+    lines += sorted(imports, key=lambda s: (not s.startswith("import"), s)) + sorted(set(notes))
+    body = "\n\n\n".join(
+        _definition(lifted) for lifted in program.functions.values()
+    )
+    parts = ["\n".join(lines).rstrip(), helper_source(program.helpers).rstrip(), body]
+    return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+def _definition(lifted: Any) -> str:
+    text = ast.unparse(lifted.tree)
+    if "." in lifted.func.__qualname__.replace(".<locals>", ""):
+        text = f"# method {lifted.func.__qualname__} (define it inside its class)\n" + text
+    return text
+
+
+def _free_names(tree: ast.FunctionDef) -> set[str]:
+    local = local_names(tree)
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n for n in loaded - local if not hasattr(builtins, n)}
+
+
+def _import_line(name: str, func: types.FunctionType) -> str:
+    if name in func.__code__.co_freevars:
+        return f"# {name}: a variable of the enclosing function; define it before use"
+    if name not in func.__globals__:
+        return f"# {name}: not found in module {func.__module__}"
+    value = func.__globals__[name]
+    if isinstance(value, types.ModuleType):
+        module = value.__name__
+        return f"import {module}" if module == name else f"import {module} as {name}"
+    if func.__module__ == "__main__":
+        return f"# {name}: defined in the script that ran the tuning; copy its definition here"
+    return f"from {func.__module__} import {name}"

@@ -1,0 +1,66 @@
+"""Plain-text rendering of a result: the frontier table and the certified best."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any, spec: str) -> str:
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def frontier_rows(result: Any) -> list[list[str]]:
+    """One row per Pareto config: tuning and held-out figures, certificate verdict."""
+    rows = []
+    for candidate in result.pareto:
+        held = candidate.heldout or {}
+        cert = candidate.certificate
+        verdict = "-" if cert is None else ("yes" if cert.holds else ("no" if cert.tested else "not tested"))
+        rows.append([
+            candidate.describe(),
+            _fmt(candidate.tuning["speedup"], ".2f") + "x",
+            _fmt(candidate.tuning["mean_loss"], ".4f"),
+            _fmt(held.get("speedup"), ".2f") + "x" if held else "-",
+            _fmt(held.get("mean_loss"), ".4f") if held else "-",
+            _fmt(cert.upper, ".4f") if cert else "-",
+            verdict,
+        ])
+    return rows
+
+
+HEADERS = ["config", "speedup (tune)", "loss (tune)", "speedup (held-out)", "loss (held-out)",
+           "loss upper bound", "certified"]
+
+
+def summary_text(result: Any) -> str:
+    s = result.settings
+    lines = [
+        f"approxify: {result.target}  quality={s['quality']}  bound={s['bound']}  "
+        f"confidence={s['confidence']:.0%}",
+        f"inputs: {s['tuning']} tuning, {s['heldout']} held-out; {result.stats['trials']} search "
+        f"trials, {result.stats['evaluations']} evaluations, {result.stats['wall_seconds']:.1f} s",
+        "",
+    ]
+    rows = frontier_rows(result)
+    if rows:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(HEADERS, widths)))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    else:
+        lines.append("(no configuration within the bound on the tuning inputs)")
+    lines.append("")
+    best = result.best
+    if best.is_exact:
+        lines.append("best: the exact program")
+    else:
+        lines.append(f"best: {best.describe()}")
+        timing = (best.heldout or {}).get("timing") or {}
+        paired = f" (median of {timing['repeats']} paired runs)" if timing.get("repeats") else ""
+        lines.append(f"  speedup {best.speedup:.2f}x on held-out inputs{paired}")
+    if best.certificate is not None:
+        lines.append("  " + best.certificate.statement())
+    lines += result.notes
+    return "\n".join(lines)

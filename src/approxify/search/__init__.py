@@ -1,0 +1,1 @@
+"""Search: the space of configs, per-site sensitivity, the tuner, and the Pareto front."""

@@ -1,0 +1,65 @@
+"""Measure configs on a fixed set of inputs: losses against the cached exact outputs, and speedup.
+
+Each distinct config is measured once per set; asking again returns the figures already taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .._target import Target
+from ..config import Setting
+from ..measure.cost import CostFunction, proxy_speedup, time_pair
+from ..measure.evaluation import Evaluation
+from ..measure.runner import Reference
+from .space import config_key
+
+
+class Measurer:
+    def __init__(
+        self,
+        target: Target,
+        reference: Reference,
+        indices: Sequence[int],
+        *,
+        timing_indices: Sequence[int],
+        repeats: int,
+        cost: str | CostFunction,
+    ) -> None:
+        self.target = target
+        self.reference = reference
+        self.indices = list(indices)
+        self.timing_indices = list(timing_indices)
+        self.repeats = repeats
+        self.cost = cost
+        self.evaluations = 0  # configs actually run (cache hits excluded)
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def remember(self, config: Mapping[str, Setting], figures: dict[str, Any]) -> None:
+        """Figures measured earlier (a resumed study) count as measured."""
+        self._cache[config_key(config)] = figures
+
+    def figures(self, config: Mapping[str, Setting]) -> dict[str, Any]:
+        """``Evaluation.summary()`` of ``config`` on these inputs, measured at most once."""
+        key = config_key(config)
+        if key not in self._cache:
+            self._cache[key] = self.evaluate(config).summary()
+        return self._cache[key]
+
+    def evaluate(self, config: Mapping[str, Setting]) -> Evaluation:
+        self.evaluations += 1
+        variant = self.target.build(config)
+        losses, failures = self.reference.losses(variant, self.indices)
+        speedup, timing = self._speedup(variant)
+        return Evaluation(losses, tuple(failures), speedup, timing, dict(config))
+
+    def _speedup(self, variant: Callable[..., Any]):
+        exact = self.reference.fn
+        if callable(self.cost):
+            inputs = [self.reference.inputs[i] for i in self.timing_indices]
+            return proxy_speedup(self.cost, exact, variant, inputs), None
+        limit = sum(self.reference.timeout(i) or 0.0 for i in self.timing_indices) or None
+        timing = time_pair(exact, variant, self.reference.inputs, self.timing_indices,
+                           repeats=self.repeats, timeout=limit)
+        return timing.speedup, timing

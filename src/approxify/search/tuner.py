@@ -1,0 +1,222 @@
+"""``approximate``: split, measure the exact program, profile each site, search, certify.
+
+1. Inputs are split (seeded) into tuning and held-out sets; the search never sees held-out inputs.
+2. Sensitivity: every site x setting alone on the tuning inputs. Settings that fail or exceed the
+   bound alone are dropped (criticality testing, as in the loop-perforation literature).
+3. Search: Optuna, two objectives (speedup up, mean loss down) and the constraint loss <= bound,
+   started from configs an additive model predicts to fit. The study lives in ``storage`` so an
+   interrupted run resumes where it stopped.
+4. Certification: the Pareto front's configs that fit the bound, in order of tuning loss, are
+   measured on held-out inputs and certified by fixed-sequence testing (family-wise confidence
+   kept without a Bonferroni penalty). ``best`` is the fastest certified one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._target import Target
+from ..config import Budget
+from ..errors import InvalidArgument, InvalidArgumentType
+from ..measure.cost import check_cost
+from ..measure.inputs import check_inputs
+from ..measure.quality import get_quality
+from ..measure.runner import Reference
+from ..report.environment import environment
+from ..report.result import Candidate, Result
+from ..stats import certify_many
+from . import study as studies
+from .checks import certificate_method, check_enough_heldout, check_probability, holdout_count
+from .measurer import Measurer
+from .pareto import pareto_front
+from .progress import Progress
+from .space import SearchSpace
+
+TIMING_INPUTS = 16  # inputs timed per config; losses use every tuning input
+SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
+
+
+def approximate(
+    fn: Any,
+    inputs: Sequence[Any],
+    *,
+    quality: Any = "rel_l2",
+    bound: float = 0.05,
+    confidence: float = 0.95,
+    families: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    budget: Budget | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    holdout: float | int = 0.5,
+    seed: int = 0,
+    cost: Any = "time",
+    repeats: int = 5,
+    timeout: float | None = None,
+    max_certify: int = 8,
+    modules: Iterable[str] = (),
+    progress: bool = True,
+) -> Result:
+    """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``.
+
+    See :mod:`approxify.search.tuner` for the steps. Every check on the arguments runs (and the
+    exact program runs on every input) before any tuning starts.
+    """
+    started = time.perf_counter()
+    target = Target(fn, modules=modules)
+    items = check_inputs(inputs)
+    metric = get_quality(quality)
+    bound = check_probability("bound", bound, example="0.05")
+    confidence = check_probability("confidence", confidence, example="0.95")
+    budget = budget if budget is not None else Budget()
+    if not isinstance(budget, Budget):
+        raise InvalidArgumentType(f"budget= expects ax.Budget(trials=...), got {budget!r}.")
+    cost = check_cost(cost)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
+    n_heldout = holdout_count(holdout, len(items))
+    check_enough_heldout(n_heldout=n_heldout, n_inputs=len(items), holdout=holdout, bound=bound,
+                         confidence=confidence, binary=metric.binary)
+    sites = target.select(families=families, select=select)
+    if not sites:
+        raise InvalidArgument(
+            f"{target.name} has no approximation sites"
+            + (f" of families {sorted(families)}" if families else "")
+            + "; ax.sites(fn) lists what approxify finds (perforation needs a for loop)."
+        )
+
+    order = np.random.default_rng(seed).permutation(len(items))
+    heldout_idx = sorted(int(i) for i in order[:n_heldout])
+    tuning_idx = sorted(int(i) for i in order[n_heldout:])
+    reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
+    reference.prepare(tuning_idx + heldout_idx)  # exact failures and metric errors surface now
+
+    settings = {
+        "quality": metric.name, "bound": bound, "confidence": confidence, "seed": seed,
+        "budget": {"trials": budget.trials, "seconds": budget.seconds},
+        "inputs": len(items), "tuning": len(tuning_idx), "heldout": len(heldout_idx),
+        "sites": [s.id for s in sites], "cost": cost if isinstance(cost, str) else "callable",
+        "repeats": repeats, "storage": storage,
+    }
+    name = study_name or _study_name(target, settings)
+    settings["study_name"] = name
+    tuner = Measurer(target, reference, tuning_idx, timing_indices=tuning_idx[:TIMING_INPUTS],
+                     repeats=SEARCH_REPEATS, cost=cost)
+    with studies.quiet_optuna(), Progress(enabled=progress) as bar:
+        study = studies.open_study(storage, name, seed=seed)
+        singles = _sensitivity(study, tuner, sites, bound, bar)
+        space = SearchSpace(sites, {s: [x.setting for x in singles if x.site == s and x.kept]
+                                    for s in {x.site for x in singles}})
+        points = studies.search(study, tuner, space, singles, bound=bound, budget=budget, bar=bar)
+        exact = Candidate({}, "exact", tuner.figures({}))
+        points = [exact, *points]
+        checker = Measurer(target, reference, heldout_idx,
+                           timing_indices=heldout_idx[:TIMING_INPUTS], repeats=repeats, cost=cost)
+        front = _front(points, bound, max_certify)
+        _certify(front, checker, bound=bound, confidence=confidence, binary=metric.binary, bar=bar)
+    best, notes = _choose(front, exact)
+    return Result(
+        target=target.name,
+        reference=target.reference,
+        settings=settings,
+        exact=exact,
+        pareto=front,
+        best=best,
+        sensitivity=[x.to_dict() for x in singles],
+        points=points,
+        stats={
+            "trials": studies.completed_search_trials(study),
+            "space_size": space.size(),
+            "evaluations": tuner.evaluations + checker.evaluations,
+            "wall_seconds": time.perf_counter() - started,
+        },
+        environment=environment(),
+        notes=notes,
+        _target_obj=fn,
+        _modules=tuple(modules),
+    )
+
+
+def _study_name(target: Target, settings: dict[str, Any]) -> str:
+    """Same target source, inputs split and settings -> same study, so a rerun resumes."""
+    text = target.program.source() + json.dumps(
+        {k: v for k, v in settings.items() if k != "storage"}, sort_keys=True, default=str
+    )
+    return f"approxify-{target.name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def _sensitivity(study, tuner: Measurer, sites, bound: float, bar: Progress) -> list[studies.Sensitivity]:
+    """Each site x setting alone; results are stored in the study as they come (resumable)."""
+    jobs = [(site, setting) for site in sites for setting in site.knob.choices]
+    done = studies.stored_sensitivity(study)
+    bar.start("sensitivity", total=len(jobs))
+    results = []
+    for site, setting in jobs:
+        key = studies.sensitivity_key(site.id, setting)
+        figures = done.get(key)
+        if figures is None:
+            figures = tuner.figures({site.id: setting})
+            studies.store_sensitivity(study, key, figures)
+        else:
+            tuner.remember({site.id: setting}, figures)
+        results.append(studies.Sensitivity.judge(site.id, setting, figures, bound))
+        bar.advance("sensitivity")
+    return results
+
+
+def _front(points: list[Candidate], bound: float, limit: int) -> list[Candidate]:
+    """Configs to certify: the tuning Pareto front within the bound, faster than exact.
+
+    Ordered by tuning loss (safest first), the order fixed-sequence testing needs; when the
+    front is longer than ``limit``, an even spread of it is kept. Chosen from tuning data only.
+    """
+    feasible = [p for p in points if not p.is_exact and p.tuning["mean_loss"] <= bound]
+    indices = pareto_front([(p.tuning["speedup"], p.tuning["mean_loss"]) for p in feasible])
+    front = [feasible[i] for i in indices if feasible[i].tuning["speedup"] > 1.0]
+    if len(front) > limit:
+        keep = np.unique(np.linspace(0, len(front) - 1, limit).round().astype(int))
+        front = [front[i] for i in keep]
+    return front
+
+
+def _certify(front: list[Candidate], checker: Measurer, *, bound: float, confidence: float,
+             binary: bool, bar: Progress) -> None:
+    bar.start("certify", total=len(front))
+    evaluations = []
+    for candidate in front:
+        evaluation = checker.evaluate(candidate.config)
+        candidate.heldout = evaluation.summary()
+        evaluations.append(evaluation)
+        bar.advance("certify")
+    if not front:
+        return
+    certificates = certify_many(
+        [e.losses for e in evaluations], bound=bound, confidence=confidence,
+        method=certificate_method(binary),
+        failures=[e.failure_count for e in evaluations], correction="fixed-sequence",
+    )
+    for candidate, certificate in zip(front, certificates):
+        candidate.certificate = certificate
+        if certificate.holds:
+            bar.note_certified(candidate.speedup)
+
+
+def _choose(front: list[Candidate], exact: Candidate) -> tuple[Candidate, list[str]]:
+    certified = [c for c in front if c.certified]
+    if not certified:
+        return exact, [
+            "No configuration was certified on the held-out inputs; best is the exact program."
+        ]
+    best = max(certified, key=lambda c: c.speedup)
+    if best.speedup <= 1.0:
+        return exact, [
+            f"Certified configurations were not faster on held-out inputs (best {best.speedup:.2f}x); "
+            "best is the exact program."
+        ]
+    return best, []

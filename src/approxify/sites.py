@@ -1,0 +1,95 @@
+"""Sites, their knobs, and selectors over them.
+
+A *site* is one place where one approximation family can act (a ``for`` loop, a float variable,
+a call, a layer). Its *knob* lists the legal settings; ``knob.exact`` leaves the program unchanged.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .config import Setting
+from .errors import InvalidArgument, InvalidArgumentType, UnknownSite
+
+
+@dataclass(frozen=True)
+class Knob:
+    """The legal settings of one site: ``exact`` first, then the approximate ``choices``."""
+
+    exact: Setting
+    choices: tuple[Setting, ...]
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        return (self.exact, *self.choices)
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place a family can act. ``id`` is stable across runs; ``where`` is for display."""
+
+    id: str
+    family: str
+    target: str
+    knob: Knob
+    where: str
+    detail: str = ""
+    facts: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __str__(self) -> str:
+        return f"{self.id}  [{self.family}]  {self.where}  {self.detail}".rstrip()
+
+
+def select_sites(
+    sites: Sequence[Site],
+    *,
+    families: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+) -> list[Site]:
+    """Keep the sites of the given families whose ids match ``select`` (ids or glob patterns).
+
+    A pattern that matches nothing is an error, so a typo never silently empties a search.
+    """
+    chosen = list(sites)
+    if families is not None:
+        if isinstance(families, str):
+            families = [families]
+        wanted = set(families)
+        known = {s.family for s in sites} | {"perforate", "precision", "substitute"}
+        unknown = wanted - known
+        if unknown:
+            raise InvalidArgument(
+                f"families= names unknown families {sorted(unknown)}; "
+                f"expected some of {sorted(known)}."
+            )
+        chosen = [s for s in chosen if s.family in wanted]
+    if select is not None:
+        patterns = [select] if isinstance(select, str) else list(select)
+        if not all(isinstance(p, str) for p in patterns):
+            raise InvalidArgumentType(f"select= expects site ids or glob patterns, got {select!r}.")
+        kept = []
+        for pattern in patterns:
+            matched = [s for s in chosen if fnmatch.fnmatchcase(s.id, pattern)]
+            if not matched:
+                raise UnknownSite(unknown_site_message(pattern, sites))
+            kept.extend(s for s in matched if s not in kept)
+        chosen = kept
+    return chosen
+
+
+def unknown_site_message(site_id: str, sites: Sequence[Site]) -> str:
+    """The message for a site id the target does not have, listing the ones it does."""
+    ids = [s.id for s in sites]
+    shown = ", ".join(ids[:12]) + (" …" if len(ids) > 12 else "")
+    close = fnmatch.filter(ids, f"*{site_id.split('/')[-1]}*") if "/" in site_id else []
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return (
+        f"unknown site {site_id!r}: the target has {len(ids)} site(s): {shown or 'none'}.{hint} "
+        "List them with ax.sites(fn)."
+    )
+
+
+def index_sites(sites: Sequence[Site]) -> dict[str, Site]:
+    return {s.id: s for s in sites}

@@ -1,0 +1,1 @@
+"""Targets: lift a user object into a program that transforms can read and rewrite."""

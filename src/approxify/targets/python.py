@@ -1,0 +1,350 @@
+"""The Python target: a function and the user functions it calls, as ASTs, and back.
+
+``lift`` reads a function's source with ``inspect`` and ``ast`` and follows calls to other user
+functions (the target's own module, or modules the user names) so that sites inside helpers are
+found. ``PythonProgram.build`` compiles the (possibly rewritten) ASTs into fresh functions that
+live in *copies* of their modules' globals: the user's function, module and globals are never
+touched, and helper calls inside a variant go to the variant's helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import sys
+import textwrap
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import InvalidArgument, UnsupportedTarget
+
+FACTORY = "__approxify_factory__"
+
+
+@dataclass(frozen=True)
+class LiftedFunction:
+    """One function of a program: its original object and its (rewritable) definition."""
+
+    key: str  # readable and stable: "<module short name>.<qualname>", e.g. "mc.estimate"
+    func: types.FunctionType  # the user's original (unwrapped) function; never modified
+    tree: ast.FunctionDef  # the definition, with line numbers of the original file
+    filename: str
+    callees: Mapping[str, str]  # name used in this function -> key of a lifted callee
+
+    @property
+    def line(self) -> int:
+        return self.tree.lineno
+
+    def where(self, node: ast.AST | None = None) -> str:
+        line = getattr(node, "lineno", self.line)
+        return f"{_short_file(self.filename)}:{line}"
+
+
+@dataclass(frozen=True)
+class PythonProgram:
+    """A target function and its lifted callees. Immutable: rewriting returns a new program."""
+
+    root: str
+    functions: Mapping[str, LiftedFunction]
+    bound_self: Any = None  # the instance, when the target was a bound method
+    helpers: frozenset[str] = frozenset()  # runtime helper names the rewritten code uses
+
+    def with_tree(self, key: str, tree: ast.FunctionDef) -> PythonProgram:
+        functions = dict(self.functions)
+        functions[key] = replace(functions[key], tree=tree)
+        return replace(self, functions=functions)
+
+    def with_helpers(self, names: Iterable[str]) -> PythonProgram:
+        return replace(self, helpers=self.helpers | frozenset(names))
+
+    def source(self, key: str | None = None) -> str:
+        """The (rewritten) source of one function, or of all, root first."""
+        keys = [key] if key else list(self.functions)
+        return "\n\n".join(ast.unparse(self.functions[k].tree) for k in keys) + "\n"
+
+    def build(self) -> Callable[..., Any]:
+        """Compile the program into a new callable; see the module docstring."""
+        from ..transforms.runtime import helper_objects  # late: transforms import targets
+
+        extra = helper_objects(self.helpers)
+        namespaces: dict[int, dict[str, Any]] = {}
+        variants: dict[str, Any] = {}
+        for key in _callees_first(self):
+            lifted = self.functions[key]
+            original_globals = lifted.func.__globals__
+            ns = namespaces.get(id(original_globals))
+            if ns is None:
+                ns = dict(original_globals)  # a snapshot: rebinding in the variant stays there
+                ns.update(extra)
+                namespaces[id(original_globals)] = ns
+            variants[key] = _compile_function(lifted, ns, variants)
+        originals = {id(f.func): variants[k] for k, f in self.functions.items()}
+        for ns in namespaces.values():
+            for name, value in list(ns.items()):
+                replacement = originals.get(id(inspect.unwrap(value))) if callable(value) else None
+                if replacement is not None:
+                    ns[name] = replacement
+        root = variants[self.root]
+        if self.bound_self is not None:
+            return types.MethodType(root, self.bound_self)
+        return root
+
+
+def _unwrapped(value: Any) -> Any:
+    if not isinstance(value, types.FunctionType):
+        return value
+    try:
+        return inspect.unwrap(value)
+    except ValueError:  # a __wrapped__ cycle: not one of ours
+        return value
+
+
+def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
+    """Lift ``fn`` and the user functions it calls into a :class:`PythonProgram`.
+
+    ``modules``: extra module names (or package prefixes) whose functions count as user code;
+    the target's own module always does.
+    """
+    bound_self = None
+    if isinstance(fn, types.MethodType):
+        bound_self, fn = fn.__self__, fn.__func__
+    root_func = _check_liftable(fn, role="target")
+    scope = {root_func.__module__, *modules}
+    functions: dict[str, LiftedFunction] = {}
+    by_id: dict[int, str] = {}
+    pending = [root_func]
+    while pending:
+        func = pending.pop(0)
+        if id(func) in by_id:
+            continue
+        key = _unique_key(_function_key(func), functions)
+        by_id[id(func)] = key
+        tree, filename = _parse(func)
+        callee_funcs = _find_callees(func, tree, scope)
+        functions[key] = LiftedFunction(key, func, tree, filename, {})
+        pending.extend(f for f in callee_funcs.values() if id(f) not in by_id)
+        functions[key] = replace(functions[key], callees=callee_funcs)  # type: ignore[arg-type]
+    # callees now hold function objects; turn them into keys once every key is known
+    for key, lifted in functions.items():
+        names = {name: by_id[id(f)] for name, f in lifted.callees.items()}  # type: ignore[arg-type]
+        functions[key] = replace(lifted, callees=names)
+    return PythonProgram(root=by_id[id(root_func)], functions=functions, bound_self=bound_self)
+
+
+def _check_liftable(fn: Any, *, role: str) -> types.FunctionType:
+    """The plain function behind ``fn``, or a clear error saying why it cannot be lifted."""
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType)) or (
+        callable(fn) and not isinstance(fn, types.FunctionType) and _is_builtin_like(fn)
+    ):
+        raise UnsupportedTarget(
+            f"{role} {name} is a builtin or C function: approxify needs Python source to rewrite. "
+            "Wrap the computation in a Python function that calls it, and pass that."
+        )
+    if not isinstance(fn, types.FunctionType):
+        raise UnsupportedTarget(
+            f"{role} must be a Python function or bound method, got {type(fn).__name__} {name}. "
+            "For a callable object pass its method (obj.__call__); for functools.partial pass the "
+            "underlying function and give the fixed arguments in the inputs."
+        )
+    inner = inspect.unwrap(fn)
+    if inner.__name__ == "<lambda>":
+        raise UnsupportedTarget(
+            f"{role} {name} is a lambda: its source cannot be isolated reliably. "
+            "Define it with def and pass that function."
+        )
+    if inspect.isgeneratorfunction(inner) or inspect.isasyncgenfunction(inner):
+        raise UnsupportedTarget(
+            f"{role} {name} is a generator function: its output is produced lazily, so it cannot "
+            "be compared with the exact output. Wrap it in a function that returns list(gen(...))."
+        )
+    if inspect.iscoroutinefunction(inner):
+        raise UnsupportedTarget(
+            f"{role} {name} is an async function; approxify runs synchronous functions. "
+            "Wrap it in a function that calls asyncio.run(...)."
+        )
+    return inner
+
+
+def _is_builtin_like(fn: Any) -> bool:
+    return type(fn).__name__ in {"method-wrapper", "wrapper_descriptor", "method_descriptor", "ufunc"}
+
+
+def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+    name = func.__qualname__
+    try:
+        lines, first = inspect.getsourcelines(func)
+        filename = inspect.getsourcefile(func) or func.__code__.co_filename
+    except (OSError, TypeError) as exc:
+        raise UnsupportedTarget(
+            f"function {name} has no source file approxify can read ({exc}); functions typed "
+            "into an interactive prompt or built with exec have none. Put it in a .py file."
+        ) from None
+    source = textwrap.dedent("".join(lines))
+    try:
+        module = ast.parse(source)
+    except SyntaxError as exc:
+        raise UnsupportedTarget(
+            f"the source of {name} could not be parsed on its own ({exc.msg}); "
+            "is it defined on one line with other code?"
+        ) from None
+    tree = module.body[0] if module.body else None
+    if not isinstance(tree, ast.FunctionDef) or tree.name != func.__name__:
+        raise UnsupportedTarget(f"could not isolate the definition of {name} in {filename}.")
+    ast.increment_lineno(tree, first - 1)
+    return tree, filename
+
+
+def _find_callees(
+    func: types.FunctionType, tree: ast.FunctionDef, scope: set[str]
+) -> dict[str, types.FunctionType]:
+    """User functions that ``func`` calls by name: name used -> function object."""
+    local = local_names(tree)
+    free = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+    found: dict[str, types.FunctionType] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        name = node.func.id
+        if name in local or name in found:
+            continue
+        if name in free:
+            try:
+                value = free[name].cell_contents
+            except ValueError:
+                continue
+        else:
+            value = func.__globals__.get(name)
+        if _is_user_function(value, scope):
+            found[name] = inspect.unwrap(value)
+    return found
+
+
+def _is_user_function(value: Any, scope: set[str]) -> bool:
+    if not isinstance(value, types.FunctionType):
+        return False
+    inner = inspect.unwrap(value)
+    module = inner.__module__ or ""
+    in_scope = any(module == m or module.startswith(m + ".") for m in scope)
+    if not in_scope or inner.__name__ == "<lambda>":
+        return False
+    plain = not (
+        inspect.isgeneratorfunction(inner)
+        or inspect.iscoroutinefunction(inner)
+        or inspect.isasyncgenfunction(inner)
+    )
+    return plain and _has_source(inner)
+
+
+def _has_source(func: types.FunctionType) -> bool:
+    try:
+        inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        return False
+    return True
+
+
+def local_names(tree: ast.FunctionDef) -> set[str]:
+    """Names bound inside the function (parameters, assignments, imports, nested defs)."""
+    names = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not tree:
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _function_key(func: types.FunctionType) -> str:
+    module = func.__module__ or "__main__"
+    if module == "__main__":
+        file = getattr(sys.modules.get("__main__"), "__file__", None) or "main"
+        module = _short_file(file).removesuffix(".py")
+    short = module.rsplit(".", 1)[-1]
+    return f"{short}.{func.__qualname__.replace('.<locals>', '')}"
+
+
+def _unique_key(key: str, taken: Mapping[str, Any]) -> str:
+    if key not in taken:
+        return key
+    n = 2
+    while f"{key}~{n}" in taken:
+        n += 1
+    return f"{key}~{n}"
+
+
+def _short_file(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _callees_first(program: PythonProgram) -> list[str]:
+    """Keys in post-order of the call graph so closures can capture already-built callees."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(key: str) -> None:
+        if key in seen:
+            return
+        seen.add(key)
+        for callee in program.functions[key].callees.values():
+            visit(callee)
+        order.append(key)
+
+    for key in program.functions:
+        visit(key)
+    return order
+
+
+def _compile_function(
+    lifted: LiftedFunction, ns: dict[str, Any], built: Mapping[str, Any]
+) -> Any:
+    """Compile one definition inside a factory whose parameters are the original free variables.
+
+    Free variables (closures, ``__class__`` for zero-argument ``super()``) become factory
+    parameters, so the new function closes over the same values without sharing the user's cells.
+    Decorators in the source are applied again, as running the module would.
+    """
+    func = lifted.func
+    freevars = func.__code__.co_freevars
+    values = []
+    for name, cell in zip(freevars, func.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            raise UnsupportedTarget(
+                f"{func.__qualname__} refers to {name!r} from its enclosing function before it "
+                "was assigned; call the target after its enclosing function has finished."
+            ) from None
+        callee = lifted.callees.get(name)
+        values.append(built[callee] if callee in built else value)
+    tree = copy.deepcopy(lifted.tree)
+    factory = ast.FunctionDef(
+        name=FACTORY,
+        args=ast.arguments(
+            posonlyargs=[], args=[ast.arg(arg=n) for n in freevars], vararg=None,
+            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[],
+        ),
+        body=[tree, ast.Return(value=ast.Name(id=tree.name, ctx=ast.Load()))],
+        decorator_list=[],
+        returns=None,
+        **({"type_params": []} if sys.version_info >= (3, 12) else {}),
+    )
+    ast.copy_location(factory, tree)
+    module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
+    try:
+        code = compile(module, lifted.filename, "exec")
+    except SyntaxError as exc:  # a transform produced invalid code: a bug, say where
+        raise InvalidArgument(f"the rewritten {lifted.key} does not compile: {exc}") from exc
+    scratch: dict[str, Any] = {}
+    exec(code, ns, scratch)  # noqa: S102 - compiling the user's own (rewritten) source
+    variant = scratch[FACTORY](*values)
+    if isinstance(variant, types.FunctionType) and not tree.decorator_list:
+        variant.__qualname__ = func.__qualname__
+        variant.__defaults__ = func.__defaults__
+        variant.__kwdefaults__ = copy.copy(func.__kwdefaults__)
+    return variant

@@ -1,0 +1,44 @@
+"""Transforms: one registered class per family × target.
+
+Who calls what, when: ``approxify.sites`` / ``apply`` / ``approximate`` lift the user's object into
+a program, call ``discover(program)`` on every transform registered for that target to list the
+sites (read-only), then ``apply(program, settings)`` once per family with the settings of that
+family's sites; ``apply`` returns a *new* program and never edits the one it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+from ..config import Setting
+from ..sites import Site
+
+
+class Transform(Protocol):
+    family: ClassVar[str]
+    target: ClassVar[str]
+
+    def discover(self, program: Any) -> list[Site]:
+        """Every site of this family in ``program``; must not change it."""
+
+    def apply(self, program: Any, settings: Mapping[str, Setting]) -> Any:
+        """A new program with ``settings`` (site id -> setting of this family) applied."""
+
+
+_REGISTRY: dict[tuple[str, str], Transform] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator: make one instance of a transform available to the API."""
+    _REGISTRY[(cls.family, cls.target)] = cls()
+    return cls
+
+
+def transforms_for(target: str) -> list[Transform]:
+    _load_builtin()
+    return [t for (family, tgt), t in sorted(_REGISTRY.items()) if tgt == target]
+
+
+def _load_builtin() -> None:
+    from .perforate import python as _perforate_python  # noqa: F401  (registers itself)

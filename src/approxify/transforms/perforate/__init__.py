@@ -1,0 +1,1 @@
+"""Loop perforation: run only part of a loop's iterations."""

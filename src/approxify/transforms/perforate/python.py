@@ -1,0 +1,265 @@
+"""Loop perforation for Python functions: every ``for`` loop is a site.
+
+The rewrite only wraps the loop's iterable (``for x in _ax_modulo(xs, 1, 2)``, or
+``range(...)[::2]`` for a plain ``range``), so ``break``, ``continue``, ``else`` and ``return``
+keep their meaning. With ``compensate=True`` the loop's accumulators (``acc += expr`` into a
+variable defined before the loop) are rescaled after it by iterations seen / iterations run.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import zlib
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
+
+from ...config import Perforate, Setting
+from ...errors import InvalidConfig
+from ...sites import Knob, Site
+from ...targets.python import LiftedFunction, PythonProgram
+from .. import register
+from . import runtime as _runtime  # noqa: F401  (registers the helpers)
+
+RATES = (0.25, 0.5, 0.75)
+POLICIES = ("modulo", "truncate", "random")
+MAX_DENOMINATOR = 64  # modulo realises the kept share as a fraction p/q with q <= 64
+
+
+@register
+class PythonPerforation:
+    family = "perforate"
+    target = "python"
+
+    def discover(self, program: PythonProgram) -> list[Site]:
+        sites = []
+        for lifted in program.functions.values():
+            for index, loop in enumerate(loops(lifted.tree)):
+                sites.append(self._site(lifted, index, loop))
+        return sites
+
+    def apply(self, program: PythonProgram, settings: Mapping[str, Setting]) -> PythonProgram:
+        by_function: dict[str, dict[int, Perforate]] = {}
+        for site_id, setting in settings.items():
+            key, _, index = site_id.rpartition("/for#")
+            assert isinstance(setting, Perforate)
+            if not setting.is_exact:
+                by_function.setdefault(key, {})[int(index)] = setting
+        helpers: set[str] = set()
+        for key, chosen in by_function.items():
+            lifted = program.functions[key]
+            tree = copy.deepcopy(lifted.tree)
+            rewriter = _LoopRewriter(lifted, tree, chosen)
+            rewriter.visit(tree)
+            helpers |= rewriter.helpers
+            program = program.with_tree(key, tree)
+        return program.with_helpers(helpers)
+
+    @staticmethod
+    def _site(lifted: LiftedFunction, index: int, loop: ast.For) -> Site:
+        accumulators = [ast.unparse(a) for a in accumulators_of(loop, lifted.tree)]
+        choices = [Perforate(rate, policy) for policy in POLICIES for rate in RATES]
+        if accumulators:
+            choices += [Perforate(r, p, compensate=True) for p in POLICIES for r in RATES]
+        header = f"for {ast.unparse(loop.target)} in {ast.unparse(loop.iter)}"
+        return Site(
+            id=f"{lifted.key}/for#{index}",
+            family="perforate",
+            target="python",
+            knob=Knob(Perforate(), tuple(choices)),
+            where=lifted.where(loop),
+            detail=header if len(header) < 60 else header[:57] + "...",
+            facts={"accumulators": accumulators, "early_exit": _has_early_exit(loop)},
+        )
+
+
+def loops(tree: ast.AST) -> Iterator[ast.For]:
+    """``for`` loops in source order (pre-order), the numbering behind ``for#k`` site ids."""
+    for child in ast.iter_child_nodes(tree):
+        if isinstance(child, ast.For):
+            yield child
+        yield from loops(child)
+
+
+def accumulators_of(loop: ast.For, function: ast.FunctionDef) -> list[ast.expr]:
+    """Targets of ``x += e`` / ``x -= e`` in the loop that the loop itself never rebinds.
+
+    A name must also be defined before the loop (a parameter or assigned elsewhere in the
+    function); a subscript or attribute (``out[i]``) must only use names the loop does not change.
+    """
+    changed = _stored_names(loop)
+    plain_stores = _plain_stored_names(loop)
+    defined = _stored_names(function, outside=loop) | {
+        a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)
+    }
+    found: dict[str, ast.expr] = {}
+    for node in _walk_same_scope(loop.body):
+        if not (isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub))):
+            continue
+        target = node.target
+        if isinstance(target, ast.Name):
+            ok = target.id in defined and target.id not in plain_stores
+        else:
+            used = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+            ok = not (used & changed) and not any(isinstance(n, ast.Call) for n in ast.walk(target))
+        if ok:
+            found.setdefault(ast.unparse(target), target)
+    return list(found.values())
+
+
+def _walk_same_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Nodes of ``body`` without descending into nested functions, lambdas or classes."""
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
+
+
+def _stored_names(tree: ast.AST, *, outside: ast.AST | None = None) -> set[str]:
+    skip = set(map(id, ast.walk(outside))) if outside is not None else set()
+    return {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in skip
+    }
+
+
+def _plain_stored_names(loop: ast.For) -> set[str]:
+    """Names the loop binds other than by augmented assignment (loop targets included)."""
+    aug = {id(n.target) for n in ast.walk(loop) if isinstance(n, ast.AugAssign)}
+    return {
+        n.id
+        for n in ast.walk(loop)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in aug
+    }
+
+
+def _has_early_exit(loop: ast.For) -> bool:
+    return any(isinstance(n, (ast.Break, ast.Return, ast.Raise)) for n in _walk_same_scope(loop.body))
+
+
+class _LoopRewriter(ast.NodeTransformer):
+    """Rewrites the chosen loops of one function (a private deep copy of its tree)."""
+
+    def __init__(self, lifted: LiftedFunction, tree: ast.FunctionDef, chosen: dict[int, Perforate]):
+        self.lifted = lifted
+        self.tree = tree
+        self.by_node = {id(loop): (i, chosen[i]) for i, loop in enumerate(loops(tree)) if i in chosen}
+        self.helpers: set[str] = set()
+        self.range_is_builtin = "range" not in lifted.func.__globals__ and "range" not in _stored_names(
+            tree
+        )
+
+    def visit_For(self, node: ast.For) -> ast.AST | list[ast.stmt]:
+        found = self.by_node.get(id(node))
+        accumulators = accumulators_of(node, self.tree) if found else []  # before children change
+        self.generic_visit(node)
+        if found is None:
+            return node
+        index, setting = found
+        site_id = f"{self.lifted.key}/for#{index}"
+        if setting.compensate and not accumulators:
+            raise InvalidConfig(
+                f"{site_id}: compensate=True needs an accumulator (`acc += ...` into a variable "
+                f"defined before the loop), and `{ast.unparse(node.target)}` loop at "
+                f"{self.lifted.where(node)} has none. Use compensate=False for this site."
+            )
+        if not setting.compensate:
+            node.iter = self._selector(node.iter, setting, site_id, None)
+            return node
+        before = [f"_ax_before_{index}_{k}" for k in range(len(accumulators))]
+        snapshots = [_assign(b, _call("_ax_snapshot", _load(a))) for b, a in zip(before, accumulators)]
+        self.helpers.update({"_ax_snapshot", "_ax_rescale"})
+        fast = self._sized_selection(node, setting, index)
+        if fast is not None:
+            # counts follow from the lengths: no per-iteration bookkeeping
+            setup, seen, ran = fast
+            counts: list[ast.expr] = [ast.Name(seen, ast.Load()), ast.Name(ran, ast.Load())]
+            node.iter = ast.Name(ran, ast.Load())
+            rescale = "_ax_rescale"
+        else:
+            tally = f"_ax_tally_{index}"
+            setup = [_assign(tally, _call("_ax_Tally", ast.Constant(_has_early_exit(node))))]
+            node.iter = self._selector(node.iter, setting, site_id, tally)
+            counts = [ast.Name(tally, ast.Load())]
+            rescale = "_ax_compensate"
+            self.helpers.update({"_ax_Tally", "_ax_compensate"})
+        after = [
+            ast.Assign(targets=[_store(a)],
+                       value=_call(rescale, _load(a), ast.Name(b, ast.Load()), *counts))
+            for b, a in zip(before, accumulators)
+        ]
+        statements = [*setup, *snapshots, node, *after]
+        return [ast.copy_location(s, node) for s in statements]
+
+    def _sized_selection(
+        self, node: ast.For, setting: Perforate, index: int
+    ) -> tuple[list[ast.stmt], str, str] | None:
+        """For a plain ``range`` without early exit: statements binding the source and the
+        iterations to run as ranges (so their lengths are the counts), or None."""
+        if _has_early_exit(node) or not self._is_plain_range(node.iter):
+            return None
+        seen, ran = f"_ax_seen_{index}", f"_ax_ran_{index}"
+        source = ast.Name(seen, ast.Load())
+        if setting.policy == "modulo" and setting.stride is not None:
+            part = ast.Slice(None, None, ast.Constant(setting.stride))
+        elif setting.policy == "truncate":
+            self.helpers.add("_ax_truncate")
+            return [_assign(seen, node.iter),
+                    _assign(ran, _call("_ax_truncate", source, ast.Constant(setting.keep)))], seen, ran
+        else:
+            return None
+        return [_assign(seen, node.iter), _assign(ran, ast.Subscript(source, part, ast.Load()))], seen, ran
+
+    def _selector(
+        self, iterable: ast.expr, setting: Perforate, site_id: str, tally: str | None
+    ) -> ast.expr:
+        extra = [ast.Name(tally, ast.Load())] if tally else []
+        if setting.policy == "modulo":
+            keep = Fraction(setting.keep).limit_denominator(MAX_DENOMINATOR)
+            p, q = keep.numerator, keep.denominator
+            if p == 1 and not tally and self._is_plain_range(iterable):
+                # range(...)[::q] costs what `range(a, b, step * q)` written by hand costs
+                return ast.Subscript(iterable, ast.Slice(None, None, ast.Constant(q)), ast.Load())
+            self.helpers.add("_ax_modulo")
+            return _call("_ax_modulo", iterable, ast.Constant(p), ast.Constant(q), *extra)
+        if setting.policy == "truncate":
+            self.helpers.add("_ax_truncate")
+            return _call("_ax_truncate", iterable, ast.Constant(setting.keep), *extra)
+        self.helpers.add("_ax_random")
+        seed = zlib.crc32(site_id.encode()) ^ setting.seed
+        return _call("_ax_random", iterable, ast.Constant(setting.keep), ast.Constant(seed), *extra)
+
+    def _is_plain_range(self, node: ast.expr) -> bool:
+        return (
+            self.range_is_builtin
+            and isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "range"
+            and not node.keywords
+        )
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+
+
+def _assign(name: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[ast.Name(name, ast.Store())], value=value)
+
+
+def _with_ctx(expr: ast.expr, ctx: ast.expr_context) -> ast.expr:
+    fresh = copy.deepcopy(expr)
+    fresh.ctx = ctx  # type: ignore[attr-defined]
+    return fresh
+
+
+def _load(expr: ast.expr) -> ast.expr:
+    return _with_ctx(expr, ast.Load())
+
+
+def _store(expr: ast.expr) -> ast.expr:
+    return _with_ctx(expr, ast.Store())

@@ -1,0 +1,135 @@
+"""What perforated loops call at run time: iteration selectors and reduction compensation.
+
+Each selector takes the loop's iterable and returns the iterations to run, using C-level
+``itertools`` and slicing so the per-iteration cost equals a hand-written perforated loop.
+With a tally they also count iterations seen and run, for ``compensate=True``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+from ..runtime import runtime_helper
+
+
+@runtime_helper()
+class _ax_Tally:
+    """Iterations the exact loop would have run (``seen``) and iterations run (``ran``).
+
+    Without an early exit (``break``/``return``/``raise``) in the loop, the counts follow from
+    the iterable's length, and the loop runs at full speed; otherwise every item is counted.
+    """
+
+    __slots__ = ("seen", "ran", "early_exit")
+
+    def __init__(self, early_exit):
+        self.seen = 0
+        self.ran = 0
+        self.early_exit = early_exit
+
+    def scale(self):
+        return self.seen / self.ran if self.ran else 1.0
+
+    def select(self, source, select, kept):
+        """``select(source)``, counted in closed form (``kept(n)``) when that is exact."""
+        if not self.early_exit and hasattr(source, "__len__"):
+            total = len(source)
+            self.seen += total
+            self.ran += kept(total)
+            return select(source)
+        return self._counted(source, select)
+
+    def _counted(self, source, select):
+        def seen():
+            for item in source:
+                self.seen += 1
+                yield item
+
+        for item in select(seen()):
+            self.ran += 1
+            yield item
+
+
+@runtime_helper(requires=("_ax_Tally",), imports=("import itertools",))
+def _ax_modulo(iterable, numerator, denominator, tally=None):
+    """Run ``numerator`` of every ``denominator`` iterations, evenly spread (every k-th if 1/k)."""
+    pattern = [(i * numerator) % denominator < numerator for i in range(denominator)]
+
+    def select(items):
+        if numerator == 1:
+            if isinstance(items, (range, list, tuple, str)):
+                return items[::denominator]  # a slice: same cost as range(a, b, k) by hand
+            return itertools.islice(items, 0, None, denominator)
+        return itertools.compress(items, itertools.cycle(pattern))
+
+    def kept(total):
+        whole, rest = divmod(total, denominator)
+        return whole * numerator + sum(pattern[:rest])
+
+    return select(iterable) if tally is None else tally.select(iterable, select, kept)
+
+
+@runtime_helper(requires=("_ax_Tally",), imports=("import itertools", "import math"))
+def _ax_truncate(iterable, keep, tally=None):
+    """Run the first ``ceil(n * keep)`` iterations (lazy iterables are materialised to count)."""
+    if not hasattr(iterable, "__len__"):
+        iterable = list(iterable)
+    total = len(iterable)
+    run = math.ceil(total * keep)
+    selected = (
+        iterable[:run]
+        if isinstance(iterable, (range, list, tuple, str))
+        else itertools.islice(iterable, run)
+    )
+    if tally is None:
+        return selected
+    tally.seen += total - run  # the skipped tail counts as seen; what runs is counted below
+    return tally.select(selected, lambda items: items, lambda n: n)
+
+
+@runtime_helper(requires=("_ax_Tally",), imports=("import itertools", "import random"))
+def _ax_random(iterable, keep, seed, tally=None):
+    """Run a seeded random subset of ``round(n * keep)`` iterations (each with prob. keep if lazy)."""
+    rng = random.Random(seed)
+    size = len(iterable) if hasattr(iterable, "__len__") else None
+
+    def select(items):
+        if size is None:
+            return itertools.compress(items, iter(lambda: rng.random() < keep, None))
+        chosen = set(rng.sample(range(size), round(size * keep)))
+        return itertools.compress(items, [i in chosen for i in range(size)])
+
+    def kept(total):
+        return round(total * keep)
+
+    return select(iterable) if tally is None else tally.select(iterable, select, kept)
+
+
+@runtime_helper()
+def _ax_snapshot(value):
+    """The accumulator's value before the loop (a copy for arrays updated in place)."""
+    if type(value) in (float, int, complex):
+        return value
+    copy = getattr(value, "copy", None)
+    return copy() if callable(copy) else value
+
+
+@runtime_helper()
+def _ax_rescale(value, before, seen, ran):
+    """Scale what the perforated loop added to an accumulator by ``seen / ran`` iterations.
+
+    ``seen`` and ``ran`` are counts, or the ranges iterated (their lengths are the counts).
+    """
+    if not isinstance(seen, int):
+        seen, ran = len(seen), len(ran)
+    if ran == 0 or seen == ran:
+        return value
+    return before + (value - before) * (seen / ran)
+
+
+@runtime_helper(requires=("_ax_Tally", "_ax_rescale"))
+def _ax_compensate(value, before, tally):
+    """:func:`_ax_rescale` with the counts a tally took while the loop ran."""
+    return _ax_rescale(value, before, tally.seen, tally.ran)

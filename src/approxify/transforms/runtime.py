@@ -1,0 +1,70 @@
+"""Runtime helpers that rewritten code calls, shared by every Python variant.
+
+Transforms register small, self-contained helper functions here (stdlib imports only). A variant's
+namespace gets the helpers its program names; ``approxify export`` copies their source into the
+exported file, so shipped code does not depend on approxify.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+PREFIX = "_ax_"
+_HELPERS: dict[str, Any] = {}
+_REQUIRES: dict[str, tuple[str, ...]] = {}
+_IMPORTS: dict[str, tuple[str, ...]] = {}
+
+
+def runtime_helper(
+    *, requires: Iterable[str] = (), imports: Iterable[str] = ()
+) -> Callable[[Any], Any]:
+    """Register a helper; its ``__name__`` must start with ``_ax_`` so it cannot shadow user names."""
+
+    def register(obj: Any) -> Any:
+        name = obj.__name__
+        assert name.startswith(PREFIX), name
+        _HELPERS[name] = obj
+        _REQUIRES[name] = tuple(requires)
+        _IMPORTS[name] = tuple(imports)
+        return obj
+
+    return register
+
+
+def _closure(names: Iterable[str]) -> list[str]:
+    """The helpers named plus those they require, dependencies first, in a stable order."""
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for dep in _REQUIRES[name]:
+            visit(dep)
+        order.append(name)
+
+    for name in sorted(names):
+        visit(name)
+    return order
+
+
+def helper_objects(names: Iterable[str]) -> dict[str, Any]:
+    return {name: _HELPERS[name] for name in _closure(names)}
+
+
+def helper_source(names: Iterable[str]) -> str:
+    """Import lines and definitions of the helpers, ready to paste at the top of a module."""
+    order = _closure(names)
+    if not order:
+        return ""
+    imports = sorted({line for name in order for line in _IMPORTS[name]})
+    parts = ["\n".join(imports)] if imports else []
+    parts += [_undecorated(inspect.getsource(_HELPERS[name])) for name in order]
+    return "\n\n\n".join(parts) + "\n"
+
+
+def _undecorated(source: str) -> str:
+    """Helper source without the registering decorator, which exported code does not have."""
+    lines = source.rstrip().splitlines()
+    return "\n".join(line for line in lines if not line.startswith("@runtime_helper"))
