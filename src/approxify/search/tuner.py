@@ -111,6 +111,7 @@ def approximate(
     with studies.quiet_optuna(), Progress(enabled=progress) as bar:
         study = studies.open_study(storage, name, seed=seed)
         singles = _sensitivity(study, tuner, sites, bound, bar)
+        sensitivity_measured = tuner.evaluations
         space = SearchSpace(sites, {s: [x.setting for x in singles if x.site == s and x.kept]
                                     for s in {x.site for x in singles}})
         points = studies.search(study, tuner, space, singles, bound=bound, budget=budget, bar=bar)
@@ -134,6 +135,7 @@ def approximate(
             "trials": studies.completed_search_trials(study),
             "space_size": space.size(),
             "evaluations": tuner.evaluations + checker.evaluations,
+            "sensitivity_measured": sensitivity_measured,  # not counting those a resumed study had
             "wall_seconds": time.perf_counter() - started,
         },
         environment=environment(),

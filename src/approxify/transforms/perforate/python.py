@@ -173,7 +173,7 @@ class _LoopRewriter(ast.NodeTransformer):
         before = [f"_ax_before_{index}_{k}" for k in range(len(accumulators))]
         snapshots = [_assign(b, _call("_ax_snapshot", _load(a))) for b, a in zip(before, accumulators)]
         self.helpers.update({"_ax_snapshot", "_ax_rescale"})
-        fast = self._sized_selection(node, setting, index)
+        fast = self._sized_selection(node, setting, index, site_id)
         if fast is not None:
             # counts follow from the lengths: no per-iteration bookkeeping
             setup, seen, ran = fast
@@ -196,23 +196,25 @@ class _LoopRewriter(ast.NodeTransformer):
         return [ast.copy_location(s, node) for s in statements]
 
     def _sized_selection(
-        self, node: ast.For, setting: Perforate, index: int
+        self, node: ast.For, setting: Perforate, index: int, site_id: str
     ) -> tuple[list[ast.stmt], str, str] | None:
-        """For a plain ``range`` without early exit: statements binding the source and the
-        iterations to run as ranges (so their lengths are the counts), or None."""
-        if _has_early_exit(node) or not self._is_plain_range(node.iter):
+        """Without an early exit: statements binding the loop's source and the iterations to
+        run as sized sequences, so their lengths are the counts; None when the loop can exit
+        early (then a tally counts while it runs)."""
+        if _has_early_exit(node):
             return None
         seen, ran = f"_ax_seen_{index}", f"_ax_ran_{index}"
         source = ast.Name(seen, ast.Load())
-        if setting.policy == "modulo" and setting.stride is not None:
-            part = ast.Slice(None, None, ast.Constant(setting.stride))
-        elif setting.policy == "truncate":
-            self.helpers.add("_ax_truncate")
-            return [_assign(seen, node.iter),
-                    _assign(ran, _call("_ax_truncate", source, ast.Constant(setting.keep)))], seen, ran
+        if self._is_plain_range(node.iter):
+            bind_seen = _assign(seen, node.iter)  # a range: sized, and its slices are ranges
+            if setting.policy == "modulo" and setting.stride is not None:
+                part = ast.Slice(None, None, ast.Constant(setting.stride))
+                return [bind_seen, _assign(ran, ast.Subscript(source, part, ast.Load()))], seen, ran
         else:
-            return None
-        return [_assign(seen, node.iter), _assign(ran, ast.Subscript(source, part, ast.Load()))], seen, ran
+            bind_seen = _assign(seen, _call("_ax_sized", node.iter))
+        self.helpers.add("_ax_sized")
+        selection = _call("_ax_sized", self._selector(source, setting, site_id, None))
+        return [bind_seen, _assign(ran, selection)], seen, ran
 
     def _selector(
         self, iterable: ast.expr, setting: Perforate, site_id: str, tally: str | None

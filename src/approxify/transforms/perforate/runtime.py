@@ -55,6 +55,10 @@ class _ax_Tally:
 @runtime_helper(requires=("_ax_Tally",), imports=("import itertools",))
 def _ax_modulo(iterable, numerator, denominator, tally=None):
     """Run ``numerator`` of every ``denominator`` iterations, evenly spread (every k-th if 1/k)."""
+    if numerator == 1 and tally is None:  # the common case, without the general machinery
+        if type(iterable) in (range, list, tuple, str):
+            return iterable[::denominator]
+        return itertools.islice(iterable, 0, None, denominator)
     pattern = [(i * numerator) % denominator < numerator for i in range(denominator)]
 
     def select(items):
@@ -105,6 +109,12 @@ def _ax_random(iterable, keep, seed, tally=None):
         return round(total * keep)
 
     return select(iterable) if tally is None else tally.select(iterable, select, kept)
+
+
+@runtime_helper()
+def _ax_sized(iterable):
+    """``iterable`` itself when it has a length, else its items in a list (to count them)."""
+    return iterable if hasattr(iterable, "__len__") else list(iterable)
 
 
 @runtime_helper()

@@ -1,0 +1,1 @@
+"""Benchmarks: side-by-side timings written to BENCHMARKS.md (``make bench``)."""

@@ -1,0 +1,171 @@
+"""The tuner end to end: split, errors before tuning, certification, results, resume."""
+
+import json
+
+import numpy as np
+import pytest
+
+import approxify as ax
+
+import tuning_kernels as tk
+
+SITE = "tuning_kernels.smooth_mean/for#0"
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return tk.make_inputs(400)
+
+
+@pytest.fixture(scope="module")
+def result(inputs):
+    return ax.approximate(tk.smooth_mean, inputs, quality="rel_l2", bound=0.05,
+                          budget=ax.Budget(trials=6), seed=0, progress=False, repeats=3)
+
+
+def test_best_is_certified_on_heldout_and_faster(result):
+    best = result.best
+    assert not best.is_exact
+    assert best.certified
+    cert = best.certificate
+    assert cert.n == 200 and cert.upper <= 0.05 and cert.bound == 0.05
+    assert cert.method == "bernstein" and cert.correction == "fixed-sequence"
+    assert best.heldout["n"] == 200 and best.tuning["n"] == 200
+    assert best.speedup > 1.0
+    assert set(best.config) == {SITE}
+
+
+def test_pareto_ordered_by_tuning_loss_and_within_bound(result):
+    losses = [c.tuning["mean_loss"] for c in result.pareto]
+    assert losses == sorted(losses)
+    assert all(c.tuning["mean_loss"] <= 0.05 for c in result.pareto)
+    speedups = [c.tuning["speedup"] for c in result.pareto]
+    assert speedups == sorted(speedups)  # a front: more loss buys more speed
+
+
+def test_sensitivity_drops_settings_that_break_the_bound(result):
+    by_label = {s["label"]: s for s in result.sensitivity}
+    # without compensation the mean is off by the skipped share: far beyond the bound
+    assert by_label["modulo 50%"]["kept"] is False
+    assert "bound" in by_label["modulo 50%"]["reason"]
+    assert by_label["modulo 50% +comp"]["kept"] is True
+
+
+def test_program_matches_apply_and_original_is_untouched(result, inputs):
+    code_before = tk.smooth_mean.__code__
+    fast = result.program()
+    same = ax.apply(tk.smooth_mean, result.best.config)
+    for (xs,) in inputs[:20]:
+        assert fast(xs) == same(xs)
+    assert tk.smooth_mean.__code__ is code_before
+    assert tk.smooth_mean(inputs[0][0]) == pytest.approx(sum(x * x for x in inputs[0][0]) / 1000)
+
+
+def test_save_load_round_trip(result, tmp_path):
+    path = result.save(tmp_path / "r.json")
+    data = json.loads(path.read_text())  # plain JSON
+    assert data["format"] == "approxify.result/1"
+    loaded = ax.load(path)
+    assert loaded.best.config == result.best.config
+    assert loaded.best.certificate == result.best.certificate
+    assert [c.config for c in loaded.pareto] == [c.config for c in result.pareto]
+    assert loaded.environment["python"]
+    xs = tk.make_inputs(1, seed=5)[0][0]
+    assert loaded.program()(xs) == result.program()(xs)  # target re-imported by reference
+    assert "def smooth_mean" in loaded.source()
+
+
+def test_split_sizes_follow_holdout(inputs):
+    r = ax.approximate(tk.smooth_mean, inputs, quality="rel_l2", bound=0.05,
+                       budget=ax.Budget(trials=0), seed=3, progress=False, repeats=1)
+    assert r.settings["tuning"] + r.settings["heldout"] == len(inputs)
+    assert r.settings["tuning"] == r.settings["heldout"] == 200
+    r = ax.approximate(tk.smooth_mean, inputs, bound=0.05, holdout=250, budget=ax.Budget(trials=0),
+                       progress=False, repeats=1)
+    assert (r.settings["tuning"], r.settings["heldout"]) == (150, 250)
+
+
+def test_exact_is_best_when_nothing_qualifies(inputs):
+    r = ax.approximate(tk.smooth_mean, inputs, quality="mismatch", bound=0.02,
+                       budget=ax.Budget(trials=2), seed=0, progress=False, repeats=1)
+    assert r.best.is_exact
+    assert any("exact program" in note for note in r.notes)
+    assert "best: the exact program" in r.summary()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"bound": 1.5}, ax.InvalidArgument, "bound= must lie strictly between 0 and 1"),
+        ({"bound": 0.0}, ax.InvalidArgument, "bound="),
+        ({"confidence": 1.0}, ax.InvalidArgument, "confidence="),
+        ({"quality": "l3"}, ax.InvalidArgument, "rel_l2"),
+        ({"select": "nope/*"}, ax.UnknownSite, "unknown site 'nope/*'"),
+        ({"families": ["precision"]}, ax.InvalidArgument, "no approximation sites"),
+        ({"holdout": 1.5}, ax.InvalidArgument, "holdout="),
+        ({"budget": 10}, ax.InvalidArgumentType, "ax.Budget"),
+    ],
+)
+def test_bad_arguments_fail_before_tuning(inputs, kwargs, error, fragment):
+    with pytest.raises(error, match=None) as info:
+        ax.approximate(tk.smooth_mean, inputs, progress=False, **kwargs)
+    assert fragment in str(info.value)
+    assert isinstance(info.value, ax.ApproxifyError)
+
+
+def test_too_few_heldout_inputs_says_how_many(inputs):
+    with pytest.raises(ax.NotEnoughInputs) as info:
+        ax.approximate(tk.smooth_mean, inputs[:100], bound=0.05, progress=False)
+    message = str(info.value)
+    assert "50 held-out inputs can never certify" in message
+    assert "at least 174 are needed" in message
+    assert "Pass at least 348 inputs" in message
+
+
+def test_empty_inputs_and_no_sites():
+    with pytest.raises(ax.InvalidArgument, match="empty"):
+        ax.approximate(tk.smooth_mean, [], progress=False)
+    with pytest.raises(ax.InvalidArgument, match="no approximation sites"):
+        ax.approximate(tk.no_loops, [(1.0,)] * 400, progress=False)
+
+
+def test_quality_failing_on_exact_outputs_stops_before_tuning(inputs):
+    def broken(exact, approx):
+        raise RuntimeError("boom")
+
+    with pytest.raises(ax.QualityError, match="raised RuntimeError: boom"):
+        ax.approximate(tk.smooth_mean, inputs, quality=broken, progress=False)
+
+
+class Interrupting:
+    """rel_l2 that presses Ctrl-C after a number of calls (to simulate an interrupted run)."""
+
+    __name__ = "rel_l2_counted"
+
+    def __init__(self, stop_after=None):
+        self.calls = 0
+        self.stop_after = stop_after
+
+    def __call__(self, exact, approx):
+        self.calls += 1
+        if self.stop_after is not None and self.calls > self.stop_after:
+            raise KeyboardInterrupt
+        return ax.Quality("rel_l2", lambda e, a: abs(e - a) / abs(e))(exact, approx)
+
+
+def test_interrupted_study_resumes_from_storage(inputs, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    options = dict(bound=0.05, budget=ax.Budget(trials=8), storage=storage, seed=1,
+                   progress=False, repeats=1)
+    # exact checks (400 calls), then Ctrl-C during the tenth of 18 sensitivity configs
+    first = Interrupting(stop_after=400 + 9 * 200 + 50)
+    with pytest.raises(KeyboardInterrupt):
+        ax.approximate(tk.smooth_mean, inputs, quality=first, **options)
+    again = Interrupting()
+    resumed = ax.approximate(tk.smooth_mean, inputs, quality=again, **options)
+    assert resumed.stats["trials"] == 8
+    # nothing measured before the interruption is measured again
+    assert resumed.stats["sensitivity_measured"] == 18 - 9
+    assert len(resumed.sensitivity) == 18
+    assert resumed.best.config == ax.load(resumed.save(tmp_path / "r.json")).best.config
+    assert np.isfinite(resumed.best.speedup)
