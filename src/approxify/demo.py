@@ -29,7 +29,7 @@ def run_demo(*, quick: bool = False, out: Path | None = None) -> int:
         console.rule(f"[bold]{title}")
         result = approximate(fn, inputs, quality="rel_l2", bound=BOUND, confidence=0.95,
                              budget=Budget(trials=trials), seed=0)
-        console.print(result.summary(), highlight=False)
+        console.print(result.summary(), highlight=False, soft_wrap=True)
         stem = fn.__module__.rsplit(".", 1)[-1]
         saved = result.save(out / f"{stem}.json")
         exported = out / f"{stem}_fast.py"

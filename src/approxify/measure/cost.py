@@ -60,8 +60,15 @@ def check_cost(cost: Any) -> str | CostFunction:
 
 def proxy_speedup(cost: CostFunction, exact: Callable[..., Any], variant: Callable[..., Any],
                   inputs: Sequence[Any]) -> float:
-    """Speedup under a deterministic cost proxy (FLOPs, bytes, a counter...)."""
-    before, after = float(cost(exact, inputs)), float(cost(variant, inputs))
+    """Speedup under a deterministic cost proxy (FLOPs, bytes, a counter...).
+
+    A variant that fails while the proxy runs it gets speedup 0: its losses count the failure.
+    """
+    before = float(cost(exact, inputs))
+    try:
+        after = float(cost(variant, inputs))
+    except (Exception, SystemExit):  # noqa: BLE001 - a failing variant is data
+        return 0.0
     if not (before > 0 and math.isfinite(before)):
         raise InvalidArgument(f"cost function returned {before!r} for the exact program; "
                               "it must return a positive finite number.")

@@ -56,7 +56,8 @@ def _definition(lifted: Any) -> str:
 def _free_names(tree: ast.FunctionDef) -> set[str]:
     local = local_names(tree)
     loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return {n for n in loaded - local if not hasattr(builtins, n)}
+    declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
+    return {n for n in (loaded | declared) - local if not hasattr(builtins, n)}
 
 
 def _import_line(name: str, func: types.FunctionType) -> str:

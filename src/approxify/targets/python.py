@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import InvalidArgument, UnsupportedTarget
+from ..measure.inputs import fresh_copy
 
 FACTORY = "__approxify_factory__"
 
@@ -248,8 +249,15 @@ def _has_source(func: types.FunctionType) -> bool:
 
 
 def local_names(tree: ast.FunctionDef) -> set[str]:
-    """Names bound inside the function (parameters, assignments, imports, nested defs)."""
+    """Names bound inside the function (parameters, assignments, imports, nested defs),
+    less those it declares ``global`` or ``nonlocal``."""
     names = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    declared = {
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Global, ast.Nonlocal))
+        for name in node.names
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
@@ -257,7 +265,7 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return names
+    return names - declared
 
 
 def _function_key(func: types.FunctionType) -> str:
@@ -345,6 +353,7 @@ def _compile_function(
     variant = scratch[FACTORY](*values)
     if isinstance(variant, types.FunctionType) and not tree.decorator_list:
         variant.__qualname__ = func.__qualname__
-        variant.__defaults__ = func.__defaults__
-        variant.__kwdefaults__ = copy.copy(func.__kwdefaults__)
+        # copies: a variant filling a mutable default (a cache dict) must not fill the user's
+        variant.__defaults__ = fresh_copy(func.__defaults__)
+        variant.__kwdefaults__ = fresh_copy(func.__kwdefaults__)
     return variant

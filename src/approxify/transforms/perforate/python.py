@@ -182,7 +182,7 @@ class _LoopRewriter(ast.NodeTransformer):
             rescale = "_ax_rescale"
         else:
             tally = f"_ax_tally_{index}"
-            setup = [_assign(tally, _call("_ax_Tally", ast.Constant(_has_early_exit(node))))]
+            setup = [_assign(tally, _call("_ax_Tally"))]
             node.iter = self._selector(node.iter, setting, site_id, tally)
             counts = [ast.Name(tally, ast.Load())]
             rescale = "_ax_compensate"
@@ -224,8 +224,7 @@ class _LoopRewriter(ast.NodeTransformer):
             keep = Fraction(setting.keep).limit_denominator(MAX_DENOMINATOR)
             p, q = keep.numerator, keep.denominator
             if p == 1 and not tally and self._is_plain_range(iterable):
-                # range(...)[::q] costs what `range(a, b, step * q)` written by hand costs
-                return ast.Subscript(iterable, ast.Slice(None, None, ast.Constant(q)), ast.Load())
+                return _strided_range(iterable, q)  # what a person writes by hand
             self.helpers.add("_ax_modulo")
             return _call("_ax_modulo", iterable, ast.Constant(p), ast.Constant(q), *extra)
         if setting.policy == "truncate":
@@ -243,6 +242,25 @@ class _LoopRewriter(ast.NodeTransformer):
             and node.func.id == "range"
             and not node.keywords
         )
+
+
+def _strided_range(call: ast.Call, stride: int) -> ast.expr:
+    """``range(n)`` -> ``range(0, n, k)``; ``range(a, b, s)`` -> ``range(a, b, s * k)``.
+
+    Arguments with ``*`` unpacking are left alone: ``range(*args)[::k]`` does the same.
+    """
+    args = list(call.args)
+    if any(isinstance(a, ast.Starred) for a in args):
+        return ast.Subscript(call, ast.Slice(None, None, ast.Constant(stride)), ast.Load())
+    if len(args) == 1:
+        args = [ast.Constant(0), args[0]]
+    if len(args) == 2:
+        step: ast.expr = ast.Constant(stride)
+    elif isinstance(args[2], ast.Constant) and isinstance(args[2].value, int):
+        step = ast.Constant(args[2].value * stride)
+    else:
+        step = ast.BinOp(args[2], ast.Mult(), ast.Constant(stride))
+    return ast.Call(call.func, [args[0], args[1], step], [])
 
 
 def _call(name: str, *args: ast.expr) -> ast.Call:

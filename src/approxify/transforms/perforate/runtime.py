@@ -16,32 +16,18 @@ from ..runtime import runtime_helper
 
 @runtime_helper()
 class _ax_Tally:
-    """Iterations the exact loop would have run (``seen``) and iterations run (``ran``).
+    """Counts, for a loop that may exit early, the iterations the exact loop would have run
+    (``seen``) and those that ran (``ran``), as the loop goes."""
 
-    Without an early exit (``break``/``return``/``raise``) in the loop, the counts follow from
-    the iterable's length, and the loop runs at full speed; otherwise every item is counted.
-    """
+    __slots__ = ("seen", "ran")
 
-    __slots__ = ("seen", "ran", "early_exit")
-
-    def __init__(self, early_exit):
+    def __init__(self):
         self.seen = 0
         self.ran = 0
-        self.early_exit = early_exit
 
-    def scale(self):
-        return self.seen / self.ran if self.ran else 1.0
+    def count(self, source, select):
+        """Iterate ``select(source)``, counting items taken from ``source`` and items yielded."""
 
-    def select(self, source, select, kept):
-        """``select(source)``, counted in closed form (``kept(n)``) when that is exact."""
-        if not self.early_exit and hasattr(source, "__len__"):
-            total = len(source)
-            self.seen += total
-            self.ran += kept(total)
-            return select(source)
-        return self._counted(source, select)
-
-    def _counted(self, source, select):
         def seen():
             for item in source:
                 self.seen += 1
@@ -68,11 +54,7 @@ def _ax_modulo(iterable, numerator, denominator, tally=None):
             return itertools.islice(items, 0, None, denominator)
         return itertools.compress(items, itertools.cycle(pattern))
 
-    def kept(total):
-        whole, rest = divmod(total, denominator)
-        return whole * numerator + sum(pattern[:rest])
-
-    return select(iterable) if tally is None else tally.select(iterable, select, kept)
+    return select(iterable) if tally is None else tally.count(iterable, select)
 
 
 @runtime_helper(requires=("_ax_Tally",), imports=("import itertools", "import math"))
@@ -81,7 +63,7 @@ def _ax_truncate(iterable, keep, tally=None):
     if not hasattr(iterable, "__len__"):
         iterable = list(iterable)
     total = len(iterable)
-    run = math.ceil(total * keep)
+    run = math.ceil(round(total * keep, 9))  # 10 * (1 - 0.7) must give 3, not 4
     selected = (
         iterable[:run]
         if isinstance(iterable, (range, list, tuple, str))
@@ -89,8 +71,12 @@ def _ax_truncate(iterable, keep, tally=None):
     )
     if tally is None:
         return selected
-    tally.seen += total - run  # the skipped tail counts as seen; what runs is counted below
-    return tally.select(selected, lambda items: items, lambda n: n)
+
+    def then_tail():
+        yield from selected
+        tally.seen += total - run  # reached the cut: the exact loop would have gone on
+
+    return tally.count(then_tail(), lambda items: items)
 
 
 @runtime_helper(requires=("_ax_Tally",), imports=("import itertools", "import random"))
@@ -105,10 +91,7 @@ def _ax_random(iterable, keep, seed, tally=None):
         chosen = set(rng.sample(range(size), round(size * keep)))
         return itertools.compress(items, [i in chosen for i in range(size)])
 
-    def kept(total):
-        return round(total * keep)
-
-    return select(iterable) if tally is None else tally.select(iterable, select, kept)
+    return select(iterable) if tally is None else tally.count(iterable, select)
 
 
 @runtime_helper()
