@@ -246,6 +246,19 @@ def test_variant_that_hangs_is_a_timeout_failure():
     assert result.summary()["failure_kinds"] == ["timeout"]
 
 
+def test_variant_that_hangs_inside_a_proxy_cost_is_stopped():
+    def runs_it(fn, inputs):
+        for xs in inputs:
+            fn(list(xs))
+        return 1.0
+
+    inputs = [[1, 2, 3, 4, 5, 6]]
+    result = ax.evaluate(K.hangs_when_perforated, {sid("hangs_when_perforated"): HALF}, inputs,
+                         timeout=0.2, cost=runs_it)
+    assert result.speedup == 0.0
+    assert [f.kind for f in result.failures] == ["timeout"]
+
+
 def test_mixed_failures_are_counted_and_summarised():
     inputs = [[1, 2, 3, 4], [5], [6, 7]]
     result = ax.evaluate(K.raises_when_perforated, {sid("raises_when_perforated"): HALF}, inputs,

@@ -76,10 +76,10 @@ def evaluate(
     indices = list(range(len(items)))
     reference.prepare(indices)
     losses, failures = reference.losses(variant, indices)
+    limit = sum(reference.timeout(i) or 0.0 for i in indices)
     if callable(cost):
-        speedup, timing = proxy_speedup(cost, fn, variant, items), None
+        speedup, timing = proxy_speedup(cost, fn, variant, items, timeout=limit), None
     else:
-        limit = sum(reference.timeout(i) or 0.0 for i in indices)
         timing = time_pair(fn, variant, reference.inputs, indices, repeats=repeats, timeout=limit)
         speedup = timing.speedup
     return Evaluation(losses, tuple(failures), speedup, timing, dict(target.check(config)))

@@ -59,15 +59,17 @@ def check_cost(cost: Any) -> str | CostFunction:
 
 
 def proxy_speedup(cost: CostFunction, exact: Callable[..., Any], variant: Callable[..., Any],
-                  inputs: Sequence[Any]) -> float:
+                  inputs: Sequence[Any], *, timeout: float | None = None) -> float:
     """Speedup under a deterministic cost proxy (FLOPs, bytes, a counter...).
 
-    A variant that fails while the proxy runs it gets speedup 0: its losses count the failure.
+    A variant that fails or times out while the proxy runs it gets speedup 0: its losses count
+    the failure.
     """
     before = float(cost(exact, inputs))
     try:
-        after = float(cost(variant, inputs))
-    except (Exception, SystemExit):  # noqa: BLE001 - a failing variant is data
+        with deadline(timeout):
+            after = float(cost(variant, inputs))
+    except (Exception, SystemExit):  # noqa: BLE001 - a failing or hanging variant is data
         return 0.0
     if not (before > 0 and math.isfinite(before)):
         raise InvalidArgument(f"cost function returned {before!r} for the exact program; "

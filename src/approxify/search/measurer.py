@@ -56,10 +56,10 @@ class Measurer:
 
     def _speedup(self, variant: Callable[..., Any]):
         exact = self.reference.fn
+        limit = sum(self.reference.timeout(i) or 0.0 for i in self.timing_indices) or None
         if callable(self.cost):
             inputs = [self.reference.inputs[i] for i in self.timing_indices]
-            return proxy_speedup(self.cost, exact, variant, inputs), None
-        limit = sum(self.reference.timeout(i) or 0.0 for i in self.timing_indices) or None
+            return proxy_speedup(self.cost, exact, variant, inputs, timeout=limit), None
         timing = time_pair(exact, variant, self.reference.inputs, self.timing_indices,
                            repeats=self.repeats, timeout=limit)
         return timing.speedup, timing

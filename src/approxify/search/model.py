@@ -6,7 +6,7 @@ saves alone. The model is only a guess (sites interact); its configs are measure
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import Setting
@@ -66,9 +66,3 @@ def _greedy(ranked: Sequence[SingleSite], budget: float) -> dict[str, Setting]:
             chosen[candidate.site] = candidate
     return {c.site: c.setting for c in chosen.values()}
 
-
-def singles_by_site(singles: Sequence[SingleSite]) -> Mapping[str, list[SingleSite]]:
-    grouped: dict[str, list[SingleSite]] = {}
-    for s in singles:
-        grouped.setdefault(s.site, []).append(s)
-    return grouped

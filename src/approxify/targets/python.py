@@ -16,7 +16,7 @@ import sys
 import textwrap
 import types
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import InvalidArgument, UnsupportedTarget
