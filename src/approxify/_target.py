@@ -50,10 +50,11 @@ class Target:
             if site is None:
                 raise UnknownSite(unknown_site_message(site_id, self.sites))
             if setting.family != site.family:
+                example = site.knob.choices[0] if site.knob.choices else site.knob.exact
                 raise InvalidConfig(
                     f"config[{site_id!r}] is a {setting.family} setting ({setting!r}), but the "
                     f"site is a {site.family} site; give it a {site.family} setting such as "
-                    f"{site.knob.choices[0]!r}." if site.knob.choices else ""
+                    f"{example!r}."
                 )
         return checked
 

@@ -21,10 +21,6 @@ class Knob:
     exact: Setting
     choices: tuple[Setting, ...]
 
-    @property
-    def settings(self) -> tuple[Setting, ...]:
-        return (self.exact, *self.choices)
-
 
 @dataclass(frozen=True)
 class Site:

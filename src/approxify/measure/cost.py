@@ -41,10 +41,6 @@ class Timing:
             "loops": self.loops,
         }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Timing:
-        return cls(**{**data, "ratios": tuple(data["ratios"])})
-
 
 CostFunction = Callable[[Callable[..., Any], Sequence[Any]], float]
 
