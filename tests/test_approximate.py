@@ -101,7 +101,7 @@ def test_exact_is_best_when_nothing_qualifies(inputs):
         ({"confidence": 1.0}, ax.InvalidArgument, "confidence="),
         ({"quality": "l3"}, ax.InvalidArgument, "rel_l2"),
         ({"select": "nope/*"}, ax.UnknownSite, "unknown site 'nope/*'"),
-        ({"families": ["precision"]}, ax.InvalidArgument, "no approximation sites"),
+        ({"families": ["substitute"]}, ax.InvalidArgument, "no approximation sites"),
         ({"holdout": 1.5}, ax.InvalidArgument, "holdout="),
         ({"budget": 10}, ax.InvalidArgumentType, "ax.Budget"),
     ],

@@ -8,7 +8,7 @@ def test_exported_members_are_pinned_and_sorted():
     assert ax.__all__ == [
         "ApproxifyError", "Args", "Budget", "Candidate", "Certificate", "Evaluation",
         "InvalidArgument", "InvalidArgumentType", "InvalidConfig", "Knob", "NotEnoughInputs",
-        "Perforate", "Quality", "QualityError", "Result", "Setting", "Site", "TargetFailed",
+        "Perforate", "Precision", "Quality", "QualityError", "Result", "Setting", "Site", "TargetFailed",
         "UnknownSite", "UnsupportedTarget", "apply", "approximate", "certify", "evaluate",
         "load", "sites", "source",
     ]

@@ -7,7 +7,7 @@
 """
 
 from ._api import apply, approximate, certify, evaluate, load, sites, source
-from .config import Budget, Perforate, Setting
+from .config import Budget, Perforate, Precision, Setting
 from .errors import (
     ApproxifyError,
     InvalidArgument,
@@ -41,6 +41,7 @@ __all__ = [
     "Knob",
     "NotEnoughInputs",
     "Perforate",
+    "Precision",
     "Quality",
     "QualityError",
     "Result",

@@ -27,14 +27,25 @@ def sites(
     families: Iterable[str] | None = None,
     select: str | Iterable[str] | None = None,
     modules: Iterable[str] = (),
+    example_inputs: Sequence[Any] | None = None,
 ) -> list[Site]:
     """Every approximation site in ``fn`` and the user functions it calls.
 
     ``families`` keeps some families (``["perforate"]``); ``select`` keeps ids matching site ids
     or glob patterns (``"mc.*/for#*"``); ``modules`` names extra modules whose functions count as
-    user code (the target's own module always does).
+    user code (the target's own module always does). ``example_inputs`` (a few inputs) are run
+    to find the sites that need a profile: float variables and arrays (``precision``).
     """
-    return Target(fn, modules=modules).select(families=families, select=select)
+    wanted = [families] if isinstance(families, str) else families
+    if example_inputs is None and wanted is not None and "precision" in wanted:
+        raise InvalidArgument(
+            "precision sites are found by running the program: pass example_inputs= with a few "
+            "inputs, e.g. ax.sites(fn, families=['precision'], example_inputs=inputs[:3])."
+        )
+    target = Target(fn, modules=modules, example_inputs=example_inputs)
+    if wanted is not None and "precision" in wanted:
+        target.require_float_sites()
+    return target.select(families=families, select=select)
 
 
 def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = ()) -> Any:
@@ -75,7 +86,7 @@ def evaluate(
     reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
     indices = list(range(len(items)))
     reference.prepare(indices)
-    losses, failures = reference.losses(variant, indices)
+    losses, failures = reference.losses(variant, indices, first_call_compiles=target.program.jitted)
     limit = sum(reference.timeout(i) or 0.0 for i in indices)
     if callable(cost):
         speedup, timing = proxy_speedup(cost, fn, variant, items, timeout=limit), None

@@ -6,11 +6,12 @@ the tuner, results) sees only sites, configs and callables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .config import Setting, check_config
-from .errors import InvalidConfig, UnknownSite
+from .errors import InvalidArgument, InvalidConfig, UnknownSite
+from .measure.inputs import check_inputs
 from .sites import Site, index_sites, select_sites, unknown_site_message
 from .targets.python import PythonProgram, lift
 from .transforms import transforms_for
@@ -19,14 +20,44 @@ from .transforms import transforms_for
 class Target:
     """The user's object, lifted once; variants are built from it without touching it."""
 
-    def __init__(self, obj: Any, *, modules: Iterable[str] = ()) -> None:
+    def __init__(self, obj: Any, *, modules: Iterable[str] = (),
+                 example_inputs: Sequence[Any] | None = None) -> None:
         self.obj = obj
         self.kind = "python"
         self.program: PythonProgram = lift(obj, modules=modules)
         self.modules = tuple(modules)
         self._transforms = transforms_for(self.kind)
+        self._discover()
+        if example_inputs is not None:
+            self.profile(check_inputs(example_inputs, name="example_inputs"))
+
+    def _discover(self) -> None:
         self.sites: list[Site] = [s for t in self._transforms for s in t.discover(self.program)]
         self.site_index = index_sites(self.sites)
+
+    def profile(self, examples: Sequence[Any]) -> None:
+        """Run the program on ``examples`` to find the sites that need a profile (float data)."""
+        from .transforms.precision.profile import profile_program
+
+        self.program = self.program.with_profile(profile_program(self.program, examples, name=self.name))
+        self._discover()
+
+    @property
+    def profiled(self) -> bool:
+        return self.program.profile is not None
+
+    def require_float_sites(self) -> None:
+        """Precision was asked for: a profile without float data is an error, not an empty list."""
+        if any(s.family == "precision" for s in self.sites):
+            return
+        profile = self.program.profile
+        held = [f"{v.name}: {v.summary()}" for v in profile.variables.values()] if profile else []
+        summary = "; ".join(held[:12]) + (" …" if len(held) > 12 else "") or "no variables"
+        raise InvalidArgument(
+            f"precision tuning found no float data in {self.name}: on the example inputs its "
+            f"variables held {summary}. Only float variables and arrays (Python floats, NumPy "
+            "float scalars and float arrays) can be lowered."
+        )
 
     @property
     def name(self) -> str:
@@ -46,7 +77,7 @@ class Target:
         """A validated config: known site ids, and settings of the site's family."""
         checked = check_config(config)
         for site_id, setting in checked.items():
-            site = self.site_index.get(site_id)
+            site = self.site_index.get(site_id) or self._resolve(site_id)
             if site is None:
                 raise UnknownSite(unknown_site_message(site_id, self.sites))
             if setting.family != site.family:
@@ -57,6 +88,14 @@ class Target:
                     f"{example!r}."
                 )
         return checked
+
+    def _resolve(self, site_id: str) -> Site | None:
+        for transform in self._transforms:
+            resolve = getattr(transform, "resolve", None)
+            site = resolve(self.program, site_id) if resolve else None
+            if site is not None:
+                return site
+        return None
 
     def rewrite(self, config: Mapping[str, Setting]) -> PythonProgram:
         checked = self.check(config)

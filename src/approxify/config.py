@@ -105,6 +105,37 @@ class Perforate(Setting):
         return text + " +comp" if self.compensate else text
 
 
+PRECISION_DTYPES = ("float64", "float32", "float16", "bfloat16", "int8")
+FLOAT_BITS = {"float64": 64, "float32": 32, "float16": 16, "bfloat16": 16}
+
+
+@dataclass(frozen=True)
+class Precision(Setting):
+    """Precision lowering: hold a variable, array or layer in ``dtype``.
+
+    Casts only ever narrow: a value already at or below ``dtype`` is left alone, integer and
+    object data are never touched, so ``Precision("float64")`` is the exact setting.
+    """
+
+    family: ClassVar[str] = "precision"
+
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        if self.dtype not in PRECISION_DTYPES:
+            raise InvalidArgument(
+                f"Precision(dtype=...) expects one of {', '.join(PRECISION_DTYPES)}, got "
+                f"{self.dtype!r}; e.g. Precision('float32')."
+            )
+
+    @property
+    def is_exact(self) -> bool:
+        return self.dtype == "float64"
+
+    def label(self) -> str:
+        return "exact" if self.is_exact else self.dtype
+
+
 def setting_from_dict(data: Mapping[str, Any]) -> Setting:
     """Rebuild a setting from :meth:`Setting.to_dict` output."""
     if not isinstance(data, Mapping) or "family" not in data:

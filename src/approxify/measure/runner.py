@@ -22,6 +22,7 @@ from .quality import OutputMismatch, Quality, has_nonfinite_where_exact_finite
 
 MIN_TIMEOUT = 1.0  # seconds; a variant may take this long on any input before it is a failure
 TIMEOUT_FACTOR = 10.0  # ... or this many times the exact program's time on that input
+COMPILE_ALLOWANCE = 60.0  # extra seconds for a JIT-compiled variant's first call (compilation)
 
 
 @dataclass(frozen=True)
@@ -102,36 +103,43 @@ class Reference:
             )
 
     def losses(
-        self, variant: Callable[..., Any], indices: Sequence[int]
+        self, variant: Callable[..., Any], indices: Sequence[int], *, first_call_compiles: bool = False
     ) -> tuple[np.ndarray, list[Failure]]:
-        """Per-input losses of ``variant`` on ``indices`` (failures are loss 1) and the failures."""
+        """Per-input losses of ``variant`` on ``indices`` (failures are loss 1) and the failures.
+
+        ``first_call_compiles``: the variant compiles itself on its first call (numba), so that
+        call gets :data:`COMPILE_ALLOWANCE` more seconds before it counts as a hang.
+        """
         losses = np.empty(len(indices), dtype=np.float64)
         failures: list[Failure] = []
         for position, index in enumerate(indices):
-            loss, failure = self._one(variant, index)
+            extra = COMPILE_ALLOWANCE if first_call_compiles and position == 0 else 0.0
+            loss, failure = self._one(variant, index, extra)
             losses[position] = loss
             if failure is not None:
                 failures.append(Failure(index, *failure))
         return losses, failures
 
-    def _one(self, variant: Callable[..., Any], index: int) -> tuple[float, tuple[str, str] | None]:
+    def _one(self, variant: Callable[..., Any], index: int,
+             extra: float = 0.0) -> tuple[float, tuple[str, str] | None]:
         exact = self.exact(index)
         args, kwargs = self.inputs.fresh(index)
+        worst = self.quality.cap  # a failure is the worst loss there is
         try:
-            with deadline(self.timeout(index)):
+            with deadline(self.timeout(index) + extra):
                 output = variant(*args, **kwargs)
         except Timeout as exc:
-            return 1.0, ("timeout", str(exc))
+            return worst, ("timeout", str(exc))
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failing variant is data
-            return 1.0, ("exception", f"{type(exc).__name__}: {exc}")
+            return worst, ("exception", f"{type(exc).__name__}: {exc}")
         if has_nonfinite_where_exact_finite(exact, output):
-            return 1.0, ("nonfinite", "NaN or Inf where the exact output is finite")
+            return worst, ("nonfinite", "NaN or Inf where the exact output is finite")
         try:
             return self.quality(exact, output), None
         except OutputMismatch as exc:
-            return 1.0, ("mismatch", str(exc))
+            return worst, ("mismatch", str(exc))
         except Exception as exc:  # noqa: BLE001
-            return 1.0, ("mismatch", f"quality raised {type(exc).__name__}: {exc}")
+            return worst, ("mismatch", f"quality raised {type(exc).__name__}: {exc}")
 
 
 def _short(item: Any) -> str:

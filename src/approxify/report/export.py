@@ -10,7 +10,7 @@ from typing import Any
 
 from ..config import Setting, describe_config
 from ..targets.python import local_names
-from ..transforms.runtime import helper_objects, helper_source
+from ..transforms.runtime import helper_objects, helper_source, numba_setup_helpers
 
 
 def export_source(target: Any, config: Mapping[str, Setting]) -> str:
@@ -42,7 +42,11 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
     body = "\n\n\n".join(
         _definition(lifted) for lifted in program.functions.values()
     )
-    parts = ["\n".join(lines).rstrip(), helper_source(program.helpers).rstrip(), body]
+    setup = numba_setup_helpers(program.helpers) if program.jitted else []
+    helpers = helper_source(program.helpers | set(setup)).rstrip()
+    if setup:  # numba must learn the helpers' typed implementations before it compiles
+        helpers += "\n\n\n" + "\n".join(f"{name}()" for name in setup)
+    parts = ["\n".join(lines).rstrip(), helpers, body]
     return "\n\n\n".join(p for p in parts if p) + "\n"
 
 

@@ -49,10 +49,11 @@ def certificate_method(binary: bool) -> str:
 
 
 def check_enough_heldout(
-    *, n_heldout: int, n_inputs: int, holdout: Any, bound: float, confidence: float, binary: bool
+    *, n_heldout: int, n_inputs: int, holdout: Any, bound: float, confidence: float, binary: bool,
+    cap: float = 1.0,
 ) -> None:
     """Refuse a request that cannot succeed: too few held-out inputs for any certificate."""
-    needed = min_samples(bound, confidence=confidence, method=certificate_method(binary),
+    needed = min_samples(bound / cap, confidence=confidence, method=certificate_method(binary),
                          binary=binary)
     if n_heldout >= needed:
         return
@@ -61,5 +62,7 @@ def check_enough_heldout(
     raise NotEnoughInputs(
         f"{n_heldout} held-out inputs can never certify a mean loss <= {bound} with confidence "
         f"{confidence:.0%}: even if every output were identical, at least {needed} are needed. "
-        f"Pass at least {total} inputs (holdout={holdout!r}), or raise bound= or lower confidence=."
+        f"Pass at least {total} inputs (holdout={holdout!r}), or raise bound= or lower confidence="
+        + ("." if binary or cap < 1.0 else
+           f", or cap each input's loss with loss_cap= (e.g. loss_cap={min(1.0, 20 * bound):g}).")
     )

@@ -13,6 +13,7 @@ from ..config import Setting
 from ..measure.cost import CostFunction, proxy_speedup, time_pair
 from ..measure.evaluation import Evaluation
 from ..measure.runner import Reference
+from .groups import expand
 from .space import config_key
 
 
@@ -26,6 +27,7 @@ class Measurer:
         timing_indices: Sequence[int],
         repeats: int,
         cost: str | CostFunction,
+        groups: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.target = target
         self.reference = reference
@@ -33,24 +35,31 @@ class Measurer:
         self.timing_indices = list(timing_indices)
         self.repeats = repeats
         self.cost = cost
+        self.groups = dict(groups or {})
         self.evaluations = 0  # configs actually run (cache hits excluded)
         self._cache: dict[str, dict[str, Any]] = {}
 
+    def expand(self, config: Mapping[str, Setting]) -> dict[str, Setting]:
+        """The config with tuned groups replaced by their member sites."""
+        return expand(config, self.groups)
+
     def remember(self, config: Mapping[str, Setting], figures: dict[str, Any]) -> None:
         """Figures measured earlier (a resumed study) count as measured."""
-        self._cache[config_key(config)] = figures
+        self._cache[config_key(self.expand(config))] = figures
 
     def figures(self, config: Mapping[str, Setting]) -> dict[str, Any]:
         """``Evaluation.summary()`` of ``config`` on these inputs, measured at most once."""
-        key = config_key(config)
+        key = config_key(self.expand(config))
         if key not in self._cache:
             self._cache[key] = self.evaluate(config).summary()
         return self._cache[key]
 
     def evaluate(self, config: Mapping[str, Setting]) -> Evaluation:
         self.evaluations += 1
+        config = self.expand(config)
         variant = self.target.build(config)
-        losses, failures = self.reference.losses(variant, self.indices)
+        losses, failures = self.reference.losses(variant, self.indices,
+                                                  first_call_compiles=self.target.program.jitted)
         speedup, timing = self._speedup(variant)
         return Evaluation(losses, tuple(failures), speedup, timing, dict(config))
 

@@ -89,6 +89,17 @@ def store_sensitivity(study, key: str, figures: dict[str, Any]) -> None:
     study.set_user_attr(key, figures)
 
 
+def store_measured(study, config, figures: dict[str, Any]) -> None:
+    """Keep one measurement (delta strategy) in the study, so a rerun does not measure it again."""
+    study.set_user_attr("measured:" + config_key(config), {"config": config_to_dict(config), "figures": figures})
+
+
+def remember_measured(study, measurer: Measurer) -> None:
+    for key, value in study.user_attrs.items():
+        if key.startswith("measured:"):
+            measurer.remember(config_from_dict(value["config"]), value["figures"])
+
+
 def completed_search_trials(study) -> int:
     return sum(1 for t in _complete(study) if t.user_attrs.get(PHASE) in ("search", "seed"))
 
@@ -100,7 +111,7 @@ def search(
     """Run the remaining trials of the budget; return every config measured (sensitivity included)."""
     import optuna
 
-    points = [Candidate(dict({s.site: s.setting}), "sensitivity", s.figures) for s in singles]
+    points = [Candidate(measurer.expand({s.site: s.setting}), "sensitivity", s.figures) for s in singles]
     if not len(space):
         return points
     _remember_trials(study, measurer)
@@ -113,7 +124,7 @@ def search(
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         params = {site.id: trial.suggest_categorical(site.id, space.choices(site.id)) for site in space.sites}
-        config = space.to_config(params)
+        config = measurer.expand(space.to_config(params))
         figures = measurer.figures(config)
         trial.set_user_attr(PHASE, trial.user_attrs.get(PHASE, "search"))
         trial.set_user_attr("config", config_to_dict(config))

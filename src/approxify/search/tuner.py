@@ -26,13 +26,15 @@ from ..config import Budget
 from ..errors import InvalidArgument, InvalidArgumentType
 from ..measure.cost import check_cost
 from ..measure.inputs import check_inputs
-from ..measure.quality import get_quality
+from ..measure.quality import Quality, get_quality, with_cap
 from ..measure.runner import Reference
 from ..report.environment import environment
 from ..report.result import Candidate, Result
-from ..stats import certify_many
+from ..stats import certify_many, uncapped
 from . import study as studies
 from .checks import certificate_method, check_enough_heldout, check_probability, holdout_count
+from .delta import DeltaSearch
+from .groups import check_grouping, group_sites
 from .measurer import Measurer
 from .pareto import pareto_front
 from .progress import Progress
@@ -40,6 +42,8 @@ from .space import SearchSpace
 
 TIMING_INPUTS = 16  # inputs timed per config; losses use every tuning input
 SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
+PROFILE_INPUTS = 3  # tuning inputs run to find float variables (precision sites)
+STRATEGIES = ("tpe", "delta")
 
 
 def approximate(
@@ -61,28 +65,52 @@ def approximate(
     timeout: float | None = None,
     max_certify: int = 8,
     modules: Iterable[str] = (),
+    loss_cap: float | None = None,
+    strategy: str = "tpe",
+    grouping: str = "flow",
     progress: bool = True,
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``.
 
     See :mod:`approxify.search.tuner` for the steps. Every check on the arguments runs (and the
     exact program runs on every input) before any tuning starts.
+
+    ``strategy``: ``"tpe"`` (sensitivity pass, then Optuna's TPE) or ``"delta"`` (delta debugging
+    for a maximal set of sites to lower, then only the lowerings that pay; see
+    :mod:`approxify.search.delta`). ``grouping="flow"`` tunes float variables linked by data
+    flow as one site; ``"none"`` tunes each alone. ``loss_cap`` caps each input's loss (a
+    failure counts as the cap), so small bounds certify from far fewer held-out inputs; the
+    certificate then speaks of the capped losses and says so.
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules)
     items = check_inputs(inputs)
-    metric = get_quality(quality)
     bound = check_probability("bound", bound, example="0.05")
+    metric = with_cap(get_quality(quality), loss_cap, bound=bound)
     confidence = check_probability("confidence", confidence, example="0.95")
     budget = budget if budget is not None else Budget()
     if not isinstance(budget, Budget):
         raise InvalidArgumentType(f"budget= expects ax.Budget(trials=...), got {budget!r}.")
     cost = check_cost(cost)
+    if strategy not in STRATEGIES:
+        raise InvalidArgument(
+            f"strategy= expects one of {', '.join(STRATEGIES)}, got {strategy!r}; 'tpe' searches "
+            "combinations with Optuna, 'delta' finds a maximal set of sites to lower."
+        )
+    grouping = check_grouping(grouping)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
     n_heldout = holdout_count(holdout, len(items))
     check_enough_heldout(n_heldout=n_heldout, n_inputs=len(items), holdout=holdout, bound=bound,
-                         confidence=confidence, binary=metric.binary)
+                         confidence=confidence, binary=metric.binary, cap=metric.cap)
+    order = np.random.default_rng(seed).permutation(len(items))
+    heldout_idx = sorted(int(i) for i in order[:n_heldout])
+    tuning_idx = sorted(int(i) for i in order[n_heldout:])
+    wanted = [families] if isinstance(families, str) else families
+    if wanted is None or "precision" in wanted:
+        target.profile([items[i] for i in tuning_idx[:PROFILE_INPUTS]])
+        if wanted is not None:
+            target.require_float_sites()
     sites = target.select(families=families, select=select)
     if not sites:
         raise InvalidArgument(
@@ -91,36 +119,41 @@ def approximate(
             + "; ax.sites(fn) lists what approxify finds (perforation needs a for loop)."
         )
 
-    order = np.random.default_rng(seed).permutation(len(items))
-    heldout_idx = sorted(int(i) for i in order[:n_heldout])
-    tuning_idx = sorted(int(i) for i in order[n_heldout:])
     reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
     reference.prepare(tuning_idx + heldout_idx)  # exact failures and metric errors surface now
 
     settings = {
-        "quality": metric.name, "bound": bound, "confidence": confidence, "seed": seed,
+        "quality": metric.name, "loss_cap": loss_cap, "bound": bound, "confidence": confidence, "seed": seed,
         "budget": {"trials": budget.trials, "seconds": budget.seconds},
         "inputs": len(items), "tuning": len(tuning_idx), "heldout": len(heldout_idx),
         "sites": [s.id for s in sites], "cost": cost if isinstance(cost, str) else "callable",
-        "repeats": repeats, "storage": storage,
+        "repeats": repeats, "storage": storage, "strategy": strategy, "grouping": grouping,
     }
     name = study_name or _study_name(target, settings)
     settings["study_name"] = name
+    tuned_sites, groups = group_sites(sites, grouping)
     tuner = Measurer(target, reference, tuning_idx, timing_indices=tuning_idx[:TIMING_INPUTS],
-                     repeats=SEARCH_REPEATS, cost=cost)
+                     repeats=SEARCH_REPEATS, cost=cost, groups=groups)
     with studies.quiet_optuna(), Progress(enabled=progress) as bar:
         study = studies.open_study(storage, name, seed=seed)
-        singles = _sensitivity(study, tuner, sites, bound, bar)
-        sensitivity_measured = tuner.evaluations
-        space = SearchSpace(sites, {s: [x.setting for x in singles if x.site == s and x.kept]
-                                    for s in {x.site for x in singles}})
-        points = studies.search(study, tuner, space, singles, bound=bound, budget=budget, bar=bar)
+        if strategy == "delta":
+            singles, sensitivity_measured = [], 0
+            space = SearchSpace(tuned_sites, {s.id: s.knob.choices for s in tuned_sites})
+            studies.remember_measured(study, tuner)
+            points = DeltaSearch(tuner, tuned_sites, bound=bound, trials=budget.trials, bar=bar,
+                                 store=lambda c, f: studies.store_measured(study, c, f)).run()
+        else:
+            singles = _sensitivity(study, tuner, tuned_sites, bound, bar)
+            sensitivity_measured = tuner.evaluations
+            space = SearchSpace(tuned_sites, {s: [x.setting for x in singles if x.site == s and x.kept]
+                                              for s in {x.site for x in singles}})
+            points = studies.search(study, tuner, space, singles, bound=bound, budget=budget, bar=bar)
         exact = Candidate({}, "exact", tuner.figures({}))
         points = [exact, *points]
         checker = Measurer(target, reference, heldout_idx,
                            timing_indices=heldout_idx[:TIMING_INPUTS], repeats=repeats, cost=cost)
         front = _front(points, bound, max_certify)
-        _certify(front, checker, bound=bound, confidence=confidence, binary=metric.binary, bar=bar)
+        _certify(front, checker, bound=bound, confidence=confidence, metric=metric, bar=bar)
     best, notes = _choose(front, exact)
     return Result(
         target=target.name,
@@ -132,7 +165,9 @@ def approximate(
         sensitivity=[x.to_dict() for x in singles],
         points=points,
         stats={
-            "trials": studies.completed_search_trials(study),
+            "trials": studies.completed_search_trials(study) if strategy == "tpe"
+            else sum(1 for p in points if p.origin == "delta"),
+            "groups": {g: list(m) for g, m in groups.items()},
             "space_size": space.size(),
             "evaluations": tuner.evaluations + checker.evaluations,
             "sensitivity_measured": sensitivity_measured,  # not counting those a resumed study had
@@ -188,7 +223,7 @@ def _front(points: list[Candidate], bound: float, limit: int) -> list[Candidate]
 
 
 def _certify(front: list[Candidate], checker: Measurer, *, bound: float, confidence: float,
-             binary: bool, bar: Progress) -> None:
+             metric: Quality, bar: Progress) -> None:
     bar.start("certify", total=len(front))
     evaluations = []
     for candidate in front:
@@ -198,11 +233,13 @@ def _certify(front: list[Candidate], checker: Measurer, *, bound: float, confide
         bar.advance("certify")
     if not front:
         return
+    cap = metric.cap  # certify losses / cap, which lie in [0, 1], then state them in their units
     certificates = certify_many(
-        [e.losses for e in evaluations], bound=bound, confidence=confidence,
-        method=certificate_method(binary),
+        [e.losses / cap for e in evaluations], bound=bound / cap, confidence=confidence,
+        method=certificate_method(metric.binary),
         failures=[e.failure_count for e in evaluations], correction="fixed-sequence",
     )
+    certificates = [uncapped(c, cap=cap, bound=bound) for c in certificates]
     for candidate, certificate in zip(front, certificates):
         candidate.certificate = certificate
         if certificate.holds:

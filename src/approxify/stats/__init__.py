@@ -14,7 +14,7 @@ from approxify.stats.bounds import (
     mean_upper_bound,
     min_samples,
 )
-from approxify.stats.certificate import Certificate, certify, certify_many
+from approxify.stats.certificate import Certificate, certify, certify_many, uncapped
 
 __all__ = [
     "Certificate",
@@ -26,4 +26,5 @@ __all__ = [
     "hoeffding_upper",
     "mean_upper_bound",
     "min_samples",
+    "uncapped",
 ]

@@ -82,6 +82,7 @@ class Certificate:
     failure_upper: float
     correction: str = "none"
     tested: bool = True
+    cap: float = 1.0
 
     def __post_init__(self) -> None:
         # Coerce numpy scalars to plain Python values so to_dict() is JSON-able as is.
@@ -101,6 +102,7 @@ class Certificate:
             "failure_upper": _unit(self.failure_upper, name="failure_upper"),
             "correction": _choice(self.correction, name="correction", choices=CORRECTIONS),
             "tested": _validate.flag(self.tested, name="tested"),
+            "cap": _validate.bound(self.cap) if self.cap != 1.0 else 1.0,
         }
         for name, value in clean.items():
             object.__setattr__(self, name, value)
@@ -164,6 +166,9 @@ class Certificate:
             f"like these is at most {_text.up(self.upper)} (bound {_text.exact(self.bound)}: "
             f"{verdict}; {self.method}{family}, n={self.n} held-out inputs)."
         )
+        if self.cap != 1.0:
+            accuracy += (f" Each input's loss is capped at {_text.exact(self.cap)}, and a failure "
+                         f"counts as {_text.exact(self.cap)}.")
         same = (
             "Identical output"
             if self.tolerance == 0.0
@@ -177,6 +182,28 @@ class Certificate:
 
 
 # --- building certificates ---------------------------------------------------------------------
+
+
+def uncapped(certificate: Certificate, *, cap: float, bound: float) -> Certificate:
+    """A certificate computed on losses divided by ``cap``, stated in the losses' own units.
+
+    Losses capped at ``cap`` < 1 and divided by it lie in [0, 1], so the bounds apply to them;
+    multiplying mean and upper bound back by ``cap`` states the same fact about the capped
+    losses. This is how small bounds (a relative error of 1e-3) become certifiable from
+    hundreds rather than thousands of inputs, at the price of the cap in the statement.
+    """
+    if cap == 1.0:
+        return certificate
+    data = certificate.to_dict()
+    data.update(cap=cap, bound=bound, mean=certificate.mean * cap, tolerance=certificate.tolerance * cap)
+    if certificate.tested:
+        upper = certificate.upper * cap
+        if certificate.holds:
+            upper = min(upper, bound)
+        elif upper <= bound:  # rounding must not turn a miss into a pass
+            upper = float(np.nextafter(bound, 1.0))
+        data["upper"] = upper
+    return Certificate(**data)
 
 
 def _check_failures(failures: object, losses: np.ndarray, *, name: str = "failures") -> int:

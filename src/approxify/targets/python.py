@@ -34,6 +34,11 @@ class LiftedFunction:
     tree: ast.FunctionDef  # the definition, with line numbers of the original file
     filename: str
     callees: Mapping[str, str]  # name used in this function -> key of a lifted callee
+    jit: Any = None  # the user's numba dispatcher when the function is numba-compiled
+
+    @property
+    def jitted(self) -> bool:
+        return self.jit is not None
 
     @property
     def line(self) -> int:
@@ -52,6 +57,7 @@ class PythonProgram:
     functions: Mapping[str, LiftedFunction]
     bound_self: Any = None  # the instance, when the target was a bound method
     helpers: frozenset[str] = frozenset()  # runtime helper names the rewritten code uses
+    profile: Any = None  # what running the program on example inputs saw (precision discovery)
 
     def with_tree(self, key: str, tree: ast.FunctionDef) -> PythonProgram:
         functions = dict(self.functions)
@@ -61,6 +67,14 @@ class PythonProgram:
     def with_helpers(self, names: Iterable[str]) -> PythonProgram:
         return replace(self, helpers=self.helpers | frozenset(names))
 
+    def with_profile(self, profile: Any) -> PythonProgram:
+        return replace(self, profile=profile)
+
+    @property
+    def jitted(self) -> bool:
+        """Whether any function is numba-compiled (variants are compiled again on first call)."""
+        return any(f.jitted for f in self.functions.values())
+
     def source(self, key: str | None = None) -> str:
         """The (rewritten) source of one function, or of all, root first."""
         keys = [key] if key else list(self.functions)
@@ -68,6 +82,13 @@ class PythonProgram:
 
     def build(self) -> Callable[..., Any]:
         """Compile the program into a new callable; see the module docstring."""
+        root = self.build_all()[self.root]
+        if self.bound_self is not None:
+            return types.MethodType(root, self.bound_self)
+        return root
+
+    def build_all(self) -> dict[str, Any]:
+        """Every function compiled (key -> new function), calls between them rewired."""
         from ..transforms.runtime import helper_objects  # late: transforms import targets
 
         extra = helper_objects(self.helpers)
@@ -85,18 +106,23 @@ class PythonProgram:
         originals = {id(f.func): variants[k] for k, f in self.functions.items()}
         for ns in namespaces.values():
             for name, value in list(ns.items()):
-                replacement = originals.get(id(inspect.unwrap(value))) if callable(value) else None
+                replacement = originals.get(id(_plain(value))) if callable(value) else None
                 if replacement is not None:
                     ns[name] = replacement
-        root = variants[self.root]
-        if self.bound_self is not None:
-            return types.MethodType(root, self.bound_self)
-        return root
+        return variants
 
 
-def _unwrapped(value: Any) -> Any:
-    if not isinstance(value, types.FunctionType):
-        return value
+def numba_dispatcher(value: Any) -> bool:
+    """Whether ``value`` is a numba-compiled function (checked without importing numba)."""
+    return type(value).__module__.startswith("numba.") and isinstance(
+        getattr(value, "py_func", None), types.FunctionType
+    )
+
+
+def _plain(value: Any) -> Any:
+    """The Python function behind a decorated or numba-compiled function."""
+    if numba_dispatcher(value):
+        return value.py_func
     try:
         return inspect.unwrap(value)
     except ValueError:  # a __wrapped__ cycle: not one of ours
@@ -116,6 +142,7 @@ def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
     scope = {root_func.__module__, *modules}
     functions: dict[str, LiftedFunction] = {}
     by_id: dict[int, str] = {}
+    dispatchers = {id(root_func): fn} if numba_dispatcher(fn) else {}
     pending = [root_func]
     while pending:
         func = pending.pop(0)
@@ -124,8 +151,8 @@ def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
         key = _unique_key(_function_key(func), functions)
         by_id[id(func)] = key
         tree, filename = _parse(func)
-        callee_funcs = _find_callees(func, tree, scope)
-        functions[key] = LiftedFunction(key, func, tree, filename, {})
+        callee_funcs = _find_callees(func, tree, scope, dispatchers)
+        functions[key] = LiftedFunction(key, func, tree, filename, {}, dispatchers.get(id(func)))
         pending.extend(f for f in callee_funcs.values() if id(f) not in by_id)
         functions[key] = replace(functions[key], callees=callee_funcs)  # type: ignore[arg-type]
     # callees now hold function objects; turn them into keys once every key is known
@@ -138,6 +165,8 @@ def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
 def _check_liftable(fn: Any, *, role: str) -> types.FunctionType:
     """The plain function behind ``fn``, or a clear error saying why it cannot be lifted."""
     name = getattr(fn, "__qualname__", None) or repr(fn)
+    if numba_dispatcher(fn):
+        fn = fn.py_func
     if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType)) or (
         callable(fn) and not isinstance(fn, types.FunctionType) and _is_builtin_like(fn)
     ):
@@ -200,9 +229,13 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
 
 
 def _find_callees(
-    func: types.FunctionType, tree: ast.FunctionDef, scope: set[str]
+    func: types.FunctionType, tree: ast.FunctionDef, scope: set[str], dispatchers: dict[int, Any]
 ) -> dict[str, types.FunctionType]:
-    """User functions that ``func`` calls by name: name used -> function object."""
+    """User functions that ``func`` calls by name: name used -> function object.
+
+    numba-compiled callees are followed through their Python function; ``dispatchers`` collects
+    them (id of the Python function -> dispatcher) so variants are compiled the same way.
+    """
     local = local_names(tree)
     free = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
     found: dict[str, types.FunctionType] = {}
@@ -219,7 +252,10 @@ def _find_callees(
                 continue
         else:
             value = func.__globals__.get(name)
-        if _is_user_function(value, scope):
+        if numba_dispatcher(value) and _is_user_function(value.py_func, scope):
+            dispatchers[id(value.py_func)] = value
+            found[name] = value.py_func
+        elif _is_user_function(value, scope):
             found[name] = inspect.unwrap(value)
     return found
 
@@ -331,6 +367,8 @@ def _compile_function(
         callee = lifted.callees.get(name)
         values.append(built[callee] if callee in built else value)
     tree = copy.deepcopy(lifted.tree)
+    if lifted.jitted:  # compiled below with the user's numba options instead
+        tree.decorator_list = []
     factory = ast.FunctionDef(
         name=FACTORY,
         args=ast.arguments(
@@ -351,9 +389,37 @@ def _compile_function(
     scratch: dict[str, Any] = {}
     exec(code, ns, scratch)  # noqa: S102 - compiling the user's own (rewritten) source
     variant = scratch[FACTORY](*values)
+    if lifted.jitted:
+        return _jit_again(variant, lifted.jit)
     if isinstance(variant, types.FunctionType) and not tree.decorator_list:
         variant.__qualname__ = func.__qualname__
         # copies: a variant filling a mutable default (a cache dict) must not fill the user's
         variant.__defaults__ = fresh_copy(func.__defaults__)
         variant.__kwdefaults__ = fresh_copy(func.__kwdefaults__)
     return variant
+
+
+NUMBA_HINT = "install the numba extra: pip install 'approxify[numba]'"
+
+
+def require_numba() -> Any:
+    """The numba module, or a clear error with the install hint."""
+    try:
+        import numba
+    except ImportError:
+        raise UnsupportedTarget(f"this target is numba-compiled, but numba cannot be imported; {NUMBA_HINT}.") from None
+    return numba
+
+
+def _jit_again(variant: types.FunctionType, dispatcher: Any) -> Any:
+    """Compile a variant with the options the user compiled the original with.
+
+    ``cache=True`` is dropped: numba keys its on-disk cache by file and function name, so a
+    cached variant would overwrite (and later be loaded as) the user's own compiled function.
+    """
+    numba = require_numba()
+    from ..transforms.runtime import prepare_for_numba
+
+    prepare_for_numba()
+    options = {k: v for k, v in dispatcher.targetoptions.items() if k != "cache"}
+    return numba.jit(**options)(variant)

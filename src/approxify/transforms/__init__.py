@@ -2,7 +2,8 @@
 
 Who calls what, when: ``approxify.sites`` / ``apply`` / ``approximate`` lift the user's object into
 a program, call ``discover(program)`` on every transform registered for that target to list the
-sites (read-only), then ``apply(program, settings)`` once per family with the settings of that
+sites (read-only; sites found by profiling need ``program.profile``), then
+``apply(program, settings)`` once per family with the settings of that
 family's sites; ``apply`` returns a *new* program and never edits the one it was given.
 """
 
@@ -25,6 +26,10 @@ class Transform(Protocol):
     def apply(self, program: Any, settings: Mapping[str, Setting]) -> Any:
         """A new program with ``settings`` (site id -> setting of this family) applied."""
 
+    # Optional third method, for families whose sites need a profile to be discovered:
+    # ``resolve(program, site_id) -> Site | None`` checks a site named in a config against the
+    # program alone, so a saved config can be applied without profiling again.
+
 
 _REGISTRY: dict[tuple[str, str], Transform] = {}
 
@@ -42,3 +47,4 @@ def transforms_for(target: str) -> list[Transform]:
 
 def _load_builtin() -> None:
     from .perforate import python as _perforate_python  # noqa: F401  (registers itself)
+    from .precision import python as _precision_python  # noqa: F401

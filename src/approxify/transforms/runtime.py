@@ -15,6 +15,9 @@ PREFIX = "_ax_"
 _HELPERS: dict[str, Any] = {}
 _REQUIRES: dict[str, tuple[str, ...]] = {}
 _IMPORTS: dict[str, tuple[str, ...]] = {}
+_CONSTANTS: dict[str, str] = {}  # constant helper name -> its definition line for export
+_NUMBA_SETUP: list[Callable[[], None]] = []
+_NUMBA_READY: set[int] = set()
 
 
 def runtime_helper(
@@ -31,6 +34,36 @@ def runtime_helper(
         return obj
 
     return register
+
+
+def runtime_constant(name: str, value: Any, definition: str, *, imports: Iterable[str] = ()) -> None:
+    """Register a constant (a dtype, say) that rewritten code names; ``definition`` recreates it."""
+    assert name.startswith(PREFIX), name
+    _HELPERS[name] = value
+    _REQUIRES[name] = ()
+    _IMPORTS[name] = tuple(imports)
+    _CONSTANTS[name] = definition
+
+
+def numba_setup(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register ``fn`` to run once before the first numba compilation of a variant
+    (helpers use it to give numba typed implementations of themselves)."""
+    _NUMBA_SETUP.append(fn)
+    return fn
+
+
+def numba_setup_helpers(used: Iterable[str]) -> list[str]:
+    """Setup helpers that exported numba code must call, given the helpers it uses."""
+    closure = set(_closure(used))
+    return [fn.__name__ for fn in _NUMBA_SETUP
+            if fn.__name__ in _HELPERS and closure & set(_REQUIRES[fn.__name__])]
+
+
+def prepare_for_numba() -> None:
+    for fn in _NUMBA_SETUP:
+        if id(fn) not in _NUMBA_READY:
+            fn()
+            _NUMBA_READY.add(id(fn))
 
 
 def _closure(names: Iterable[str]) -> list[str]:
@@ -60,7 +93,10 @@ def helper_source(names: Iterable[str]) -> str:
         return ""
     imports = sorted({line for name in order for line in _IMPORTS[name]})
     parts = ["\n".join(imports)] if imports else []
-    parts += [_undecorated(inspect.getsource(_HELPERS[name])) for name in order]
+    parts += [
+        _CONSTANTS[name] if name in _CONSTANTS else _undecorated(inspect.getsource(_HELPERS[name]))
+        for name in order
+    ]
     return "\n\n\n".join(parts) + "\n"
 
 

@@ -1,0 +1,1 @@
+"""Precision tuning: lower float variables and arrays."""

@@ -1,0 +1,141 @@
+"""Precision tuning for Python functions: every float variable, array or result is a site.
+
+Sites come from a profile (``ax.sites(fn, example_inputs=...)``): a variable is a site when the
+examples showed it holding float data, and its knob offers the float types narrower than the
+widest it held. Without a profile, a config may still name any variable of the program (the casts
+never touch non-float values), which is how a saved result is rebuilt.
+
+A lowered variable is cast where it is defined (see :mod:`.places`); an array constructor whose
+result is always float64 gets the narrow ``dtype=`` instead, so no float64 copy is made.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Mapping
+
+from ...config import FLOAT_BITS, Precision, Setting
+from ...errors import InvalidConfig
+from ...sites import Knob, Site
+from ...targets.python import LiftedFunction, PythonProgram
+from .. import register
+from . import runtime
+from .constructors import with_dtype
+from .flow import flow_groups
+from .places import RETURN, site_id, variables, wrap_definitions
+
+PYTHON_DTYPES = ("float32", "float16")  # bfloat16 has no fast NumPy kernels; int8 is for models
+NUMBA_DTYPES = ("float32",)
+
+
+def parse_site_id(site: str) -> tuple[str, str] | None:
+    key, _, rest = site.rpartition("/")
+    if rest == RETURN:
+        return key, RETURN
+    if rest.startswith("var:"):
+        return key, rest[4:]
+    return None
+
+
+@register
+class PythonPrecision:
+    family = "precision"
+    target = "python"
+
+    def discover(self, program: PythonProgram) -> list[Site]:
+        if program.profile is None:
+            return []  # found by profiling only: sites(fn, example_inputs=...)
+        sites = []
+        for key, lifted in program.functions.items():
+            for name in variables(lifted.tree):
+                seen = program.profile.of(key, name)
+                if seen is None or not seen.is_float or _only_python_floats(seen, lifted):
+                    continue
+                choices = _narrower(seen.widest, lifted)
+                if choices:
+                    sites.append(self._site(lifted, name, choices, facts={
+                        "dtype": seen.widest, "held": seen.summary(),
+                        "shape": list(seen.shape) if seen.shape is not None else None,
+                    }))
+        groups = flow_groups(program, [s.id for s in sites])
+        return [_with_group(s, groups[s.id]) for s in sites]
+
+    def resolve(self, program: PythonProgram, site: str) -> Site | None:
+        """A site named in a config for an unprofiled program, checked against the source."""
+        parsed = parse_site_id(site)
+        if parsed is None or parsed[0] not in program.functions:
+            return None
+        lifted = program.functions[parsed[0]]
+        if parsed[1] not in variables(lifted.tree):
+            return None
+        return self._site(lifted, parsed[1], _narrower("float64", lifted), facts={"profiled": False})
+
+    def apply(self, program: PythonProgram, settings: Mapping[str, Setting]) -> PythonProgram:
+        by_function: dict[str, dict[str, str]] = {}
+        for site, setting in settings.items():
+            assert isinstance(setting, Precision)
+            if setting.is_exact:
+                continue
+            key, name = parse_site_id(site)  # type: ignore[misc]
+            allowed = NUMBA_DTYPES if program.functions[key].jitted else PYTHON_DTYPES
+            if setting.dtype not in allowed:
+                raise InvalidConfig(
+                    f"config[{site!r}] asks for {setting.dtype}, which "
+                    f"{'numba-compiled' if program.functions[key].jitted else 'Python'} code does not "
+                    f"offer; use one of {', '.join(allowed)}."
+                )
+            by_function.setdefault(key, {})[name] = setting.dtype
+        helpers: set[str] = set()
+        for key, lowered in by_function.items():
+            lifted = program.functions[key]
+            tree = copy.deepcopy(lifted.tree)
+            used: set[str] = set()
+
+            def cast(name: str, value: ast.expr) -> ast.expr:
+                helper = runtime.CASTS[lowered[name]]
+                used.add(helper)
+                return ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[value], keywords=[])
+
+            def construct(name: str, value: ast.expr) -> ast.expr | None:
+                dtype_name = runtime.DTYPE_NAMES[lowered[name]]
+                built = with_dtype(value, dtype_name, lifted.func.__globals__, jitted=lifted.jitted)
+                if built is not None:
+                    used.add(dtype_name)
+                return built
+
+            wrap_definitions(tree, set(lowered), cast, construct)
+            helpers |= used
+            program = program.with_tree(key, tree)
+        return program.with_helpers(helpers)
+
+    @staticmethod
+    def _site(lifted: LiftedFunction, name: str, choices: tuple[str, ...], facts: dict) -> Site:
+        return Site(
+            id=site_id(lifted.key, name),
+            family="precision",
+            target="python",
+            knob=Knob(Precision(), tuple(Precision(d) for d in choices)),
+            where=lifted.where(),
+            detail=f"{'returned value' if name == RETURN else name}: {facts.get('held', 'float')}",
+            facts=facts,
+        )
+
+
+def _only_python_floats(seen, lifted: LiftedFunction) -> bool:
+    """Python floats in interpreted code are no site: NumPy takes the array's dtype when a
+    Python float meets an array, and a NumPy float32 scalar is slower than a Python float in
+    Python arithmetic, so lowering one can only cost. Compiled (numba) code types them as
+    float64, so there they are sites."""
+    return not lifted.jitted and all(s.kind == "python" for s in seen.floats)
+
+
+def _narrower(dtype: str, lifted: LiftedFunction) -> tuple[str, ...]:
+    offered = NUMBA_DTYPES if lifted.jitted else PYTHON_DTYPES
+    bits = FLOAT_BITS.get(dtype, 64)
+    return tuple(d for d in offered if FLOAT_BITS[d] < bits)
+
+
+def _with_group(site: Site, group: str) -> Site:
+    return Site(site.id, site.family, site.target, site.knob, site.where, site.detail,
+                {**site.facts, "group": group})
