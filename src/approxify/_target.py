@@ -53,6 +53,13 @@ class Target:
         profile = self.program.profile
         held = [f"{v.name}: {v.summary()}" for v in profile.variables.values()] if profile else []
         summary = "; ".join(held[:12]) + (" …" if len(held) > 12 else "") or "no variables"
+        if profile and any(v.is_float for v in profile.variables.values()):
+            raise InvalidArgument(
+                f"precision tuning has nothing to lower in {self.name}: its float data is already "
+                f"as narrow as approxify offers (float16 in Python, float32 in numba code), or "
+                f"plain Python floats, which lowering cannot speed up; on the example inputs its "
+                f"variables held {summary}."
+            )
         raise InvalidArgument(
             f"precision tuning found no float data in {self.name}: on the example inputs its "
             f"variables held {summary}. Only float variables and arrays (Python floats, NumPy "

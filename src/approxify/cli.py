@@ -49,8 +49,9 @@ def _inputs(reference: str) -> Any:
 def cmd_sites(args: argparse.Namespace) -> int:
     from . import sites
 
+    examples = _inputs(args.inputs)[: args.examples] if args.inputs else None
     found = sites(_resolve(args.target, what="target"), families=args.family or None,
-                  select=args.select or None, modules=args.module)
+                  select=args.select or None, modules=args.module, example_inputs=examples)
     for site in found:
         print(site)
     if not found:
@@ -68,6 +69,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         families=args.family or None, select=args.select or None,
         budget=Budget(trials=args.trials, seconds=args.seconds), storage=args.storage,
         holdout=args.holdout, seed=args.seed, modules=args.module, progress=not args.quiet,
+        loss_cap=args.loss_cap, strategy=args.strategy, grouping=args.grouping,
     )
     print(result.summary())
     if args.out:
@@ -113,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("sites", help="list the approximation sites of a function")
     p.add_argument("target", help="module:function")
+    p.add_argument("--inputs", default=None,
+                   help="module:name of inputs to profile (finds float variables: precision sites)")
+    p.add_argument("--examples", type=int, default=3, help="how many of --inputs to run (default 3)")
     selection(p)
     p.set_defaults(run=cmd_sites)
 
@@ -128,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=float, default=0.5, help="share of inputs held out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
+    p.add_argument("--loss-cap", type=float, default=None,
+                   help="cap each input's loss (small bounds certify from fewer inputs)")
+    p.add_argument("--strategy", choices=["tpe", "delta"], default="tpe",
+                   help="tpe: Optuna search; delta: delta debugging over sites to lower")
+    p.add_argument("--grouping", choices=["flow", "none"], default="flow",
+                   help="flow: tune float variables linked by data flow together")
     p.add_argument("--out", default=None, help="write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     selection(p)

@@ -191,9 +191,23 @@ def config_from_dict(data: Mapping[str, Any]) -> dict[str, Setting]:
 
 
 def describe_config(config: Config) -> str:
-    """One line: ``site: label, site: label`` (or ``exact``)."""
-    parts = [f"{site}: {s.label()}" for site, s in sorted(config.items()) if not s.is_exact]
-    return ", ".join(parts) if parts else "exact"
+    """One line: ``site: label, site: label`` (or ``exact``); with many sites, grouped by
+    setting and function: ``float32: bs.price/{K, S, d1}, bs.cnd/{d, return}``."""
+    chosen = sorted((site, s) for site, s in config.items() if not s.is_exact)
+    if not chosen:
+        return "exact"
+    if len(chosen) <= 3:
+        return ", ".join(f"{site}: {s.label()}" for site, s in chosen)
+    by_label: dict[str, dict[str, list[str]]] = {}
+    for site, setting in chosen:
+        function, _, leaf = site.rpartition("/")
+        by_label.setdefault(setting.label(), {}).setdefault(function, []).append(leaf.removeprefix("var:"))
+    parts = []
+    for label, functions in by_label.items():
+        places = [f"{fn}/{{{', '.join(leaves)}}}" if len(leaves) > 1 else f"{fn}/{leaves[0]}"
+                  for fn, leaves in functions.items()]
+        parts.append(f"{label}: {', '.join(places)}")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

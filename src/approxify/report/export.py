@@ -52,8 +52,11 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
 
 def _definition(lifted: Any) -> str:
     text = ast.unparse(lifted.tree)
-    if "." in lifted.func.__qualname__.replace(".<locals>", ""):
-        text = f"# method {lifted.func.__qualname__} (define it inside its class)\n" + text
+    qualname = lifted.func.__qualname__
+    if "<locals>" in qualname:
+        text = f"# nested function {qualname} (define it where the original is defined)\n" + text
+    elif "." in qualname:
+        text = f"# method {qualname} (define it inside its class)\n" + text
     return text
 
 

@@ -85,6 +85,7 @@ class Result:
     stats: dict[str, Any]  # trials, evaluations, wall time
     environment: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    effects: list[dict[str, Any]] = field(default_factory=list)  # each part of best: with/without/alone
     _target_obj: Any = field(default=None, repr=False, compare=False)
     _modules: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
@@ -123,6 +124,7 @@ class Result:
             "stats": self.stats,
             "environment": self.environment,
             "notes": self.notes,
+            "effects": self.effects,
         }
 
     def save(self, path: str | Path) -> Path:
@@ -152,6 +154,7 @@ class Result:
             stats=data["stats"],
             environment=data["environment"],
             notes=data.get("notes", []),
+            effects=data.get("effects", []),
             _target_obj=target,
             _modules=tuple(data.get("modules", ())),
         )

@@ -38,8 +38,10 @@ HEADERS = ["config", "speedup (tune)", "loss (tune)", "speedup (held-out)", "los
 def summary_text(result: Any) -> str:
     s = result.settings
     lines = [
-        f"approxify: {result.target}  quality={s['quality']}  bound={s['bound']}  "
-        f"confidence={s['confidence']:.0%}",
+        f"approxify: {result.target}  quality={s['quality']}"
+        + (f" (capped at {s['loss_cap']})" if s.get("loss_cap") else "")
+        + f"  bound={s['bound']}  confidence={s['confidence']:.0%}"
+        + (f"  strategy={s['strategy']}" if s.get("strategy", "tpe") != "tpe" else ""),
         f"inputs: {s['tuning']} tuning, {s['heldout']} held-out; {result.stats['trials']} search "
         f"trials, {result.stats['evaluations']} evaluations, {result.stats['wall_seconds']:.1f} s",
         "",
@@ -62,5 +64,28 @@ def summary_text(result: Any) -> str:
         lines.append(f"  speedup {best.speedup:.2f}x on held-out inputs{paired}")
     if best.certificate is not None:
         lines.append("  " + best.certificate.statement())
+    lines += effect_lines(result.effects)
     lines += result.notes
     return "\n".join(lines)
+
+
+def effect_lines(effects: list[dict[str, Any]]) -> list[str]:
+    """What each part of the best config does, measured on the tuning inputs."""
+    if not effects:
+        return []
+    lines = ["  effect of each change (tuning inputs; speedup and mean loss):"]
+    for row in effects:
+        sites = row["sites"]
+        name = sites[0] if len(sites) == 1 else f"{sites[0]} and {len(sites) - 1} linked"
+        parts = []
+        if row.get("without"):
+            w, o = row["with"], row["without"]
+            parts.append(f"without it {o['speedup']:.2f}x / {o['mean_loss']:.3g} "
+                         f"(with it {w['speedup']:.2f}x / {w['mean_loss']:.3g})")
+        if row.get("alone"):
+            parts.append(f"alone {row['alone']['speedup']:.2f}x / {row['alone']['mean_loss']:.3g}")
+        if parts:
+            lines.append(f"    {name} -> {row['setting']}: " + "; ".join(parts))
+    if len(lines) == 1:
+        return [f"  ({len(effects)} separate changes: the effect of each alone was not measured)"]
+    return lines

@@ -48,6 +48,16 @@ def certificate_method(binary: bool) -> str:
     return "clopper-pearson" if binary else "bernstein"
 
 
+def _cap_advice(*, n_heldout: int, bound: float, confidence: float, binary: bool, cap: float) -> str:
+    """Suggest ``loss_cap=`` when a cap well above the bound would cut the inputs needed."""
+    suggested = 20 * bound
+    if binary or cap < 1.0 or suggested >= 1.0:
+        return "."
+    needed = min_samples(bound / suggested, confidence=confidence, method=certificate_method(False))
+    enough = "these suffice" if needed <= n_heldout else f"{needed} held-out inputs would suffice"
+    return f", or cap each input's loss with loss_cap= (with loss_cap={suggested:g}, {enough})."
+
+
 def check_enough_heldout(
     *, n_heldout: int, n_inputs: int, holdout: Any, bound: float, confidence: float, binary: bool,
     cap: float = 1.0,
@@ -63,6 +73,5 @@ def check_enough_heldout(
         f"{n_heldout} held-out inputs can never certify a mean loss <= {bound} with confidence "
         f"{confidence:.0%}: even if every output were identical, at least {needed} are needed. "
         f"Pass at least {total} inputs (holdout={holdout!r}), or raise bound= or lower confidence="
-        + ("." if binary or cap < 1.0 else
-           f", or cap each input's loss with loss_cap= (e.g. loss_cap={min(1.0, 20 * bound):g}).")
+        + _cap_advice(n_heldout=n_heldout, bound=bound, confidence=confidence, binary=binary, cap=cap)
     )

@@ -1,7 +1,9 @@
 """Tuning sites in groups: one search dimension for precision sites that share data flow.
 
 A group is tuned as one site whose setting applies to every member; configs are expanded to the
-members before anything is built or stored, so results only ever name real sites.
+members before anything is built or stored, so configs in results (best, Pareto front, points)
+only ever name real sites; the sensitivity records name the group (``flow:<first member>``),
+and ``result.stats["groups"]`` lists its members.
 """
 
 from __future__ import annotations

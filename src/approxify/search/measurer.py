@@ -54,6 +54,10 @@ class Measurer:
             self._cache[key] = self.evaluate(config).summary()
         return self._cache[key]
 
+    def known(self, config: Mapping[str, Setting]) -> dict[str, Any] | None:
+        """Figures of ``config`` if it was measured already (nothing is run)."""
+        return self._cache.get(config_key(self.expand(config)))
+
     def evaluate(self, config: Mapping[str, Setting]) -> Evaluation:
         self.evaluations += 1
         config = self.expand(config)

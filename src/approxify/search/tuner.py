@@ -35,6 +35,7 @@ from . import study as studies
 from .checks import certificate_method, check_enough_heldout, check_probability, holdout_count
 from .delta import DeltaSearch
 from .groups import check_grouping, group_sites
+from .effects import measure_effects
 from .measurer import Measurer
 from .pareto import pareto_front
 from .progress import Progress
@@ -106,8 +107,10 @@ def approximate(
     order = np.random.default_rng(seed).permutation(len(items))
     heldout_idx = sorted(int(i) for i in order[:n_heldout])
     tuning_idx = sorted(int(i) for i in order[n_heldout:])
+    reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
     wanted = [families] if isinstance(families, str) else families
     if wanted is None or "precision" in wanted:
+        reference.prepare(tuning_idx[:PROFILE_INPUTS])  # the exact program's own failures first
         target.profile([items[i] for i in tuning_idx[:PROFILE_INPUTS]])
         if wanted is not None:
             target.require_float_sites()
@@ -119,11 +122,11 @@ def approximate(
             + "; ax.sites(fn) lists what approxify finds (perforation needs a for loop)."
         )
 
-    reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
     reference.prepare(tuning_idx + heldout_idx)  # exact failures and metric errors surface now
 
     settings = {
-        "quality": metric.name, "loss_cap": loss_cap, "bound": bound, "confidence": confidence, "seed": seed,
+        "quality": metric.name, "loss_cap": loss_cap, "bound": bound, "confidence": confidence,
+        "seed": seed,
         "budget": {"trials": budget.trials, "seconds": budget.seconds},
         "inputs": len(items), "tuning": len(tuning_idx), "heldout": len(heldout_idx),
         "sites": [s.id for s in sites], "cost": cost if isinstance(cost, str) else "callable",
@@ -155,6 +158,7 @@ def approximate(
         front = _front(points, bound, max_certify)
         _certify(front, checker, bound=bound, confidence=confidence, metric=metric, bar=bar)
     best, notes = _choose(front, exact)
+    effects = measure_effects(best.config, groups, tuner)
     return Result(
         target=target.name,
         reference=target.reference,
@@ -175,6 +179,7 @@ def approximate(
         },
         environment=environment(),
         notes=notes,
+        effects=effects,
         _target_obj=fn,
         _modules=tuple(modules),
     )

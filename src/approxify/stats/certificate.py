@@ -141,7 +141,9 @@ class Certificate:
                 f"got {type(data).__name__}."
             )
         expected = {field.name for field in dataclasses.fields(cls)}
-        missing, unknown = sorted(expected - data.keys()), sorted(data.keys() - expected)
+        optional = {"cap"}  # added later: certificates saved before it have none
+        missing = sorted(expected - optional - data.keys())
+        unknown = sorted(data.keys() - expected)
         if missing or unknown:
             raise InvalidArgument(
                 f"data must have exactly the keys written by Certificate.to_dict(); "

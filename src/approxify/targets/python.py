@@ -414,12 +414,12 @@ def require_numba() -> Any:
 def _jit_again(variant: types.FunctionType, dispatcher: Any) -> Any:
     """Compile a variant with the options the user compiled the original with.
 
-    ``cache=True`` is dropped: numba keys its on-disk cache by file and function name, so a
-    cached variant would overwrite (and later be loaded as) the user's own compiled function.
+    numba keeps ``cache=True`` on the dispatcher, not in ``targetoptions``, so variants are never
+    cached: numba keys its on-disk cache by file and function name, and a cached variant would
+    overwrite (and later be loaded as) the user's own compiled function.
     """
     numba = require_numba()
     from ..transforms.runtime import prepare_for_numba
 
     prepare_for_numba()
-    options = {k: v for k, v in dispatcher.targetoptions.items() if k != "cache"}
-    return numba.jit(**options)(variant)
+    return numba.jit(**dispatcher.targetoptions)(variant)

@@ -61,6 +61,8 @@ class PythonPerforation:
         choices = [Perforate(rate, policy) for policy in POLICIES for rate in RATES]
         if accumulators:
             choices += [Perforate(r, p, compensate=True) for p in POLICIES for r in RATES]
+        if lifted.jitted:  # numba cannot call the Python helpers: only plain strided ranges
+            choices = [c for c in choices if not _needs_helpers(lifted, index, c)]
         header = f"for {ast.unparse(loop.target)} in {ast.unparse(loop.iter)}"
         return Site(
             id=f"{lifted.key}/for#{index}",
@@ -71,6 +73,12 @@ class PythonPerforation:
             detail=header if len(header) < 60 else header[:57] + "...",
             facts={"accumulators": accumulators, "early_exit": _has_early_exit(loop)},
         )
+
+
+def _needs_helpers(lifted: LiftedFunction, index: int, setting: Perforate) -> bool:
+    rewriter = _LoopRewriter(lifted, copy.deepcopy(lifted.tree), {index: setting})
+    rewriter.visit(rewriter.tree)
+    return bool(rewriter.helpers)
 
 
 def loops(tree: ast.AST) -> Iterator[ast.For]:

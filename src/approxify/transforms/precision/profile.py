@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import sys
 import types
 import warnings
 from collections.abc import Sequence
@@ -103,10 +104,16 @@ class Profile:
             variable.shape = tuple(value.shape)
 
     def see_type(self, key: str, name: str, numba_type: Any) -> None:
-        """Record a numba type: arrays and floats by dtype, anything else by name."""
-        dtype = getattr(numba_type, "dtype", numba_type)
-        kind = "array" if hasattr(numba_type, "ndim") else "scalar"
-        seen = Seen(kind, str(dtype)) if str(dtype).startswith("float") else Seen("other", str(numba_type))
+        """Record a numba type: float arrays and floats by dtype, anything else (tuples,
+        integers, records…) by name, as not float."""
+        from numba.core import types as nb
+
+        if isinstance(numba_type, nb.Array) and isinstance(numba_type.dtype, nb.Float):
+            seen = Seen("array", str(numba_type.dtype))
+        elif isinstance(numba_type, nb.Float):
+            seen = Seen("scalar", str(numba_type))
+        else:
+            seen = Seen("other", str(numba_type))
         variable = self.variables.setdefault((key, name), Variable(key, name))
         variable.seen.setdefault(self.current, set()).add(seen)
 
@@ -149,13 +156,14 @@ def profile_program(program: PythonProgram, examples: Sequence[Any], *, name: st
     inputs = InputSet(examples)
     profile = Profile(examples=len(examples))
     _RECORDING.append(profile)
+    compiled: set[tuple[str, Any]] = set()  # (function, signature) type maps already read
     try:
         for index in range(len(examples)):
             profile.current = index
             args, kwargs = inputs.fresh(index)
             try:
                 run(*args, **kwargs)
-                _record_numba_types(profile, program, built)
+                _record_numba_types(profile, program, built, compiled)
             except Exception as exc:
                 raise TargetFailed(
                     f"{name} raised {type(exc).__name__}: {exc} while being profiled on example "
@@ -168,13 +176,19 @@ def profile_program(program: PythonProgram, examples: Sequence[Any], *, name: st
     return profile
 
 
-def _record_numba_types(profile: Profile, program: PythonProgram, built: dict[str, Any]) -> None:
-    """What numba's type inference gave each variable of the compiled functions (the variants
-    built here are compiled afresh, never loaded from a cache, so their type maps exist)."""
+def _record_numba_types(profile: Profile, program: PythonProgram, built: dict[str, Any],
+                        compiled: set[tuple[str, Any]]) -> None:
+    """What numba's type inference gave each variable of the compiled functions, from the
+    compilations this example caused (an example with the types of an earlier one compiles
+    nothing new). The variants built here are compiled afresh, never loaded from a cache, so
+    their type maps exist."""
     for key, lifted in program.functions.items():
         if not lifted.jitted:
             continue
-        for result in built[key].overloads.values():
+        for signature, result in built[key].overloads.items():
+            if (key, signature) in compiled:
+                continue
+            compiled.add((key, signature))
             for name, numba_type in result.fndesc.typemap.items():
                 if not name.startswith(("$", "arg.")):
                     profile.see_type(key, name.split(".")[0], numba_type)
@@ -194,5 +208,13 @@ def _warn_dtype_changes(profile: Profile) -> None:
                 f"{variable.key}: variable {variable.name!r} changes dtype between example inputs "
                 f"({seen}); its precision site lowers from the widest ({variable.widest}). Give "
                 "inputs of one dtype if that is not intended.",
-                DtypeChangeWarning, stacklevel=4,
+                DtypeChangeWarning, stacklevel=_caller_level(),
             )
+
+
+def _caller_level() -> int:
+    """``stacklevel`` for a warning raised here that points at the first frame outside approxify."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("approxify"):
+        frame, level = frame.f_back, level + 1
+    return level
