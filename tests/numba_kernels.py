@@ -68,3 +68,13 @@ def pair_of_sums(x):
 def python_root(x):
     y = x * 0.5
     return weighted_sum(y, x)
+
+
+@numba.njit
+def stencil(u):
+    out = np.empty(u.shape[0])
+    out[0] = u[0]
+    out[-1] = u[-1]
+    for i in range(1, u.shape[0] - 1):
+        out[i] = u[i] + 0.25 * (u[i - 1] - 2.0 * u[i] + u[i + 1])
+    return out

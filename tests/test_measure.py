@@ -393,3 +393,14 @@ def test_variant_failure_inside_a_proxy_cost_is_not_raised():
     result = ax.evaluate(K.raises_when_perforated, {sid("raises_when_perforated"): HALF},
                          [[1, 2, 3, 4]], cost=runs_it)
     assert [f.kind for f in result.failures] == ["exception"]
+
+
+def test_time_pair_can_time_a_function_against_itself():
+    from approxify.measure.cost import time_pair
+    from approxify.measure.inputs import InputSet
+
+    def f(x):
+        return sum(range(x))
+
+    timing = time_pair(f, f, InputSet([100, 200]), [0, 1], repeats=3)
+    assert len(timing.ratios) == 3 and all(r > 0 for r in timing.ratios)

@@ -242,3 +242,25 @@ def test_delta_tuning_of_an_njit_function_is_certified():
     fast = result.program()
     assert is_dispatcher(fast)
     assert fast(*inputs[0]) == pytest.approx(N.weighted_sum(*inputs[0]), rel=1e-5)
+
+
+def test_float_literals_of_lowered_expressions_become_float32_in_compiled_code():
+    """numba types 0.25 as float64, which would pull a lowered stencil back to float64."""
+    sites = precision_sites(N.stencil, (X,))
+    config = {site: F32 for site in sites}
+    source = Target(N.stencil).rewrite(config).source()
+    assert "_ax_float32(0.25) * (u[i - 1] - _ax_float32(2.0) * u[i] + u[i + 1])" in source
+    variant = ax.apply(N.stencil, config)
+    np.testing.assert_allclose(variant(X), N.stencil(X), rtol=1e-5, atol=1e-5)
+    (result,) = variant.overloads.values()
+    assert str(result.fndesc.restype) == "array(float32, 1d, C)"
+    # every float value in the compiled loop is float32: no float64 variable remains
+    float64 = [name for name, t in result.fndesc.typemap.items()
+               if str(t) == "float64" and not name.startswith("$const")]  # the literals themselves
+    assert float64 == []
+
+
+def test_float_literals_stay_float64_where_nothing_is_lowered():
+    config = {var(N.stencil, "u"): F32}  # only the input: out stays float64, so do its literals
+    source = Target(N.stencil).rewrite(config).source()
+    assert "0.25 * (u[i - 1] - 2.0 * u[i] + u[i + 1])" in source

@@ -8,8 +8,8 @@ def test_exported_members_are_pinned_and_sorted():
     assert ax.__all__ == [
         "ApproxifyError", "Args", "Budget", "Candidate", "Certificate", "Evaluation",
         "InvalidArgument", "InvalidArgumentType", "InvalidConfig", "Knob", "NotEnoughInputs",
-        "Perforate", "Precision", "Quality", "QualityError", "Result", "Setting", "Site", "TargetFailed",
-        "UnknownSite", "UnsupportedTarget", "apply", "approximate", "certify", "evaluate",
+        "Perforate", "Precision", "Quality", "QualityError", "Result", "Setting", "Site", "Substitute", "TargetFailed",
+        "UnknownSite", "UnsupportedTarget", "alternatives", "apply", "approximate", "certify", "evaluate", "has_side_effects",
         "load", "sites", "source",
     ]
     for name in ax.__all__:

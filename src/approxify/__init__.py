@@ -7,7 +7,7 @@
 """
 
 from ._api import apply, approximate, certify, evaluate, load, sites, source
-from .config import Budget, Perforate, Precision, Setting
+from .config import Budget, Perforate, Precision, Setting, Substitute
 from .errors import (
     ApproxifyError,
     InvalidArgument,
@@ -19,6 +19,7 @@ from .errors import (
     UnknownSite,
     UnsupportedTarget,
 )
+from .markers import alternatives, has_side_effects
 from .measure.evaluation import Evaluation
 from .measure.inputs import Args
 from .measure.quality import Quality
@@ -47,13 +48,16 @@ __all__ = [
     "Result",
     "Setting",
     "Site",
+    "Substitute",
     "TargetFailed",
     "UnknownSite",
     "UnsupportedTarget",
+    "alternatives",
     "apply",
     "approximate",
     "certify",
     "evaluate",
+    "has_side_effects",
     "load",
     "sites",
     "source",

@@ -37,27 +37,40 @@ def sites(
     to find the sites that need a profile: float variables and arrays (``precision``).
     """
     wanted = [families] if isinstance(families, str) else families
-    if example_inputs is None and wanted is not None and "precision" in wanted:
-        raise InvalidArgument(
-            "precision sites are found by running the program: pass example_inputs= with a few "
-            "inputs, e.g. ax.sites(fn, families=['precision'], example_inputs=inputs[:3])."
-        )
-    target = Target(fn, modules=modules, example_inputs=example_inputs)
+    for family, count in (("precision", 3), ("substitute", 20)):
+        if example_inputs is None and wanted is not None and family in wanted:
+            raise InvalidArgument(
+                f"{family} sites are found by running the program: pass example_inputs= with a "
+                f"few inputs, e.g. ax.sites(fn, families=[{family!r}], example_inputs=inputs[:{count}])."
+            )
+    target = Target(fn, modules=modules, example_inputs=example_inputs, families=wanted)
     if wanted is not None and "precision" in wanted:
         target.require_float_sites()
     return target.select(families=families, select=select)
 
 
-def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = ()) -> Any:
-    """The variant of ``fn`` for ``config`` as a new function; ``fn`` and its globals are untouched."""
-    return Target(fn, modules=modules).build(config)
+def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (),
+          example_inputs: Sequence[Any] | None = None) -> Any:
+    """The variant of ``fn`` for ``config`` as a new function; ``fn`` and its globals are untouched.
+
+    ``example_inputs``: inputs whose traced calls ``Substitute`` surrogates are fitted on.
+    """
+    return _target_for(fn, config, modules, example_inputs).build(config)
 
 
-def source(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = ()) -> str:
+def source(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (),
+           example_inputs: Sequence[Any] | None = None) -> str:
     """The approximated source of ``fn`` (and its callees) for ``config``, as a standalone module."""
     from .report.export import export_source
 
-    return export_source(Target(fn, modules=modules), config)
+    return export_source(_target_for(fn, config, modules, example_inputs), config)
+
+
+def _target_for(fn: Any, config: Any, modules: Iterable[str], example_inputs: Any) -> Target:
+    """The target, traced on ``example_inputs`` when given (only what the config needs)."""
+    if example_inputs is None:
+        return Target(fn, modules=modules)
+    return Target(fn, modules=modules, example_inputs=example_inputs, families=["substitute"])
 
 
 def evaluate(
@@ -70,6 +83,7 @@ def evaluate(
     repeats: int = 5,
     timeout: float | None = None,
     modules: Iterable[str] = (),
+    example_inputs: Sequence[Any] | None = None,
 ) -> Evaluation:
     """Losses of ``config``'s variant on every input, its failures, and its speedup over ``fn``.
 
@@ -78,7 +92,7 @@ def evaluate(
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
-    target = Target(fn, modules=modules)
+    target = _target_for(fn, config, modules, example_inputs)
     items = check_inputs(inputs)
     metric = get_quality(quality)
     cost = check_cost(cost)

@@ -21,7 +21,8 @@ class Target:
     """The user's object, lifted once; variants are built from it without touching it."""
 
     def __init__(self, obj: Any, *, modules: Iterable[str] = (),
-                 example_inputs: Sequence[Any] | None = None) -> None:
+                 example_inputs: Sequence[Any] | None = None,
+                 families: Iterable[str] | None = None) -> None:
         self.obj = obj
         self.kind = "python"
         self.program: PythonProgram = lift(obj, modules=modules)
@@ -29,28 +30,31 @@ class Target:
         self._transforms = transforms_for(self.kind)
         self._discover()
         if example_inputs is not None:
-            self.profile(check_inputs(example_inputs, name="example_inputs"))
+            self.profile(check_inputs(example_inputs, name="example_inputs"), families=families)
 
     def _discover(self) -> None:
         self.sites: list[Site] = [s for t in self._transforms for s in t.discover(self.program)]
         self.site_index = index_sites(self.sites)
 
-    def profile(self, examples: Sequence[Any]) -> None:
-        """Run the program on ``examples`` to find the sites that need a profile (float data)."""
-        from .transforms.precision.profile import profile_program
-
-        self.program = self.program.with_profile(profile_program(self.program, examples, name=self.name))
+    def profile(self, examples: Sequence[Any], *, families: Iterable[str] | None = None,
+                tuning: bool = False) -> None:
+        """Run the program on ``examples`` to find the sites that need it (float variables,
+        traced calls) of ``families`` (all by default). ``tuning``: the examples are tuning
+        inputs, of which each family takes only as many as it needs (``tuning_examples``)."""
+        for transform in self._transforms:
+            observe = getattr(transform, "observe", None)
+            if observe is None or (families is not None and transform.family not in families):
+                continue
+            chosen = examples[: transform.tuning_examples] if tuning else examples
+            data = observe(self.program, chosen, name=self.name)
+            self.program = self.program.with_observations(transform.family, data)
         self._discover()
-
-    @property
-    def profiled(self) -> bool:
-        return self.program.profile is not None
 
     def require_float_sites(self) -> None:
         """Precision was asked for: a profile without float data is an error, not an empty list."""
         if any(s.family == "precision" for s in self.sites):
             return
-        profile = self.program.profile
+        profile = self.program.observed("precision")
         held = [f"{v.name}: {v.summary()}" for v in profile.variables.values()] if profile else []
         summary = "; ".join(held[:12]) + (" …" if len(held) > 12 else "") or "no variables"
         if profile and any(v.is_float for v in profile.variables.values()):

@@ -136,6 +136,87 @@ class Precision(Setting):
         return "exact" if self.is_exact else self.dtype
 
 
+SUBSTITUTE_KINDS = ("exact", "table", "poly", "mlp", "memo", "alternative")
+
+
+@dataclass(frozen=True)
+class Substitute(Setting):
+    """Function substitution: replace a call by a cheaper surrogate fitted on traced calls.
+
+    ``kind``: ``"table"`` (linear interpolation over ``points``), ``"poly"`` (Chebyshev fit of
+    ``degree``), ``"mlp"`` (a small network with ``hidden`` units, for several arguments),
+    ``"memo"`` (arguments rounded to ``cells`` per dimension, results reused), or
+    ``"alternative"`` (the user's cheaper implementation ``name``, see ``ax.alternatives``).
+    ``guard=True`` checks that the arguments lie in the traced range (widened by ``margin``, a
+    share of its width) and calls the exact function otherwise.
+    """
+
+    family: ClassVar[str] = "substitute"
+
+    kind: str = "exact"
+    degree: int | None = None
+    points: int | None = None
+    hidden: tuple[int, ...] | None = None
+    cells: int | None = None
+    name: str | None = None
+    guard: bool = True
+    margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SUBSTITUTE_KINDS:
+            raise InvalidArgument(
+                f"Substitute(kind=...) expects one of {', '.join(SUBSTITUTE_KINDS)}, got "
+                f"{self.kind!r}; e.g. Substitute('poly', degree=6)."
+            )
+        for option in ("degree", "points", "cells"):
+            value = getattr(self, option)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidArgument(f"Substitute({option}=...) expects a whole number >= 1, got {value!r}.")
+        if self.hidden is not None:
+            hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else (self.hidden,)
+            if not hidden or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden):
+                raise InvalidArgument(
+                    f"Substitute(hidden=...) expects layer widths such as (16,) or (32, 16), got {self.hidden!r}."
+                )
+            object.__setattr__(self, "hidden", hidden)
+        if self.kind == "alternative" and not self.name:
+            raise InvalidArgument("Substitute('alternative', name=...) needs the alternative function's name.")
+        if not isinstance(self.guard, bool):
+            raise InvalidArgumentType(f"Substitute(guard=...) expects True or False, got {self.guard!r}.")
+        if isinstance(self.margin, bool) or not isinstance(self.margin, (int, float)) or not 0 <= self.margin <= 1:
+            raise InvalidArgument(
+                f"Substitute(margin=...) expects a share of the traced range in [0, 1], got {self.margin!r}."
+            )
+        object.__setattr__(self, "margin", float(self.margin))
+
+    @property
+    def is_exact(self) -> bool:
+        return self.kind == "exact"
+
+    def fit_options(self) -> dict[str, Any]:
+        """The options that decide the fitted model (guard and margin only decide its use)."""
+        options = {"degree": self.degree, "points": self.points, "hidden": self.hidden, "cells": self.cells}
+        return {k: v for k, v in options.items() if v is not None}
+
+    def label(self) -> str:
+        if self.is_exact:
+            return "exact"
+        detail = {"table": self.points, "poly": self.degree, "memo": self.cells, "alternative": self.name,
+                  "mlp": "x".join(map(str, self.hidden)) if self.hidden else None}[self.kind]
+        text = self.kind if detail is None else f"{self.kind} {detail}"
+        if not self.guard:
+            text += " unguarded"
+        elif self.margin:
+            text += f" margin {self.margin:g}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if data["hidden"] is not None:
+            data["hidden"] = list(data["hidden"])
+        return data
+
+
 def setting_from_dict(data: Mapping[str, Any]) -> Setting:
     """Rebuild a setting from :meth:`Setting.to_dict` output."""
     if not isinstance(data, Mapping) or "family" not in data:

@@ -87,10 +87,10 @@ def time_pair(
     loops = max(1, math.ceil(MIN_BATCH_SECONDS / max(first, 1e-9)))
     exact_times, variant_times, ratios = [], [], []
     for rep in range(repeats):
-        order = (exact, variant) if rep % 2 == 0 else (variant, exact)
+        order = ((True, exact), (False, variant)) if rep % 2 == 0 else ((False, variant), (True, exact))
         measured = {}
-        for fn in order:
-            measured[fn is exact] = _timed_pass(fn, inputs, indices, loops=loops, timeout=timeout) / loops
+        for is_exact, fn in order:  # keyed by role, not identity: a function may be timed against itself
+            measured[is_exact] = _timed_pass(fn, inputs, indices, loops=loops, timeout=timeout) / loops
         exact_times.append(measured[True])
         variant_times.append(measured[False])
         ratios.append(measured[True] / measured[False] if measured[False] > 0 else math.inf)

@@ -86,6 +86,7 @@ class Result:
     environment: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     effects: list[dict[str, Any]] = field(default_factory=list)  # each part of best: with/without/alone
+    fits: dict[str, Any] = field(default_factory=dict)  # fitted surrogates of the certified configs (JSON)
     _target_obj: Any = field(default=None, repr=False, compare=False)
     _modules: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
@@ -103,9 +104,13 @@ class Result:
     def _lifted(self):
         from .._target import Target
 
+        from ..transforms.substitute.fitting import Fitted
+
         obj = self._target_obj if self._target_obj is not None else _import(self.reference)
         self._target_obj = obj
-        return Target(obj, modules=self._modules)
+        target = Target(obj, modules=self._modules)
+        target.program.fits.update({k: Fitted.from_dict(v) for k, v in self.fits.items()})
+        return target
 
     # -- persistence -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -125,6 +130,7 @@ class Result:
             "environment": self.environment,
             "notes": self.notes,
             "effects": self.effects,
+            "fits": self.fits,
         }
 
     def save(self, path: str | Path) -> Path:
@@ -155,6 +161,7 @@ class Result:
             environment=data["environment"],
             notes=data.get("notes", []),
             effects=data.get("effects", []),
+            fits=data.get("fits", {}),
             _target_obj=target,
             _modules=tuple(data.get("modules", ())),
         )

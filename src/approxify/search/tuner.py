@@ -43,8 +43,11 @@ from .space import SearchSpace
 
 TIMING_INPUTS = 16  # inputs timed per config; losses use every tuning input
 SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
-PROFILE_INPUTS = 3  # tuning inputs run to find float variables (precision sites)
+PROFILE_INPUTS = 20  # at most this many tuning inputs are run to find sites (float data, calls)
 STRATEGIES = ("tpe", "delta")
+# substitution is asked for by name: fitting surrogates (networks especially) costs seconds per
+# site and setting, which a default run should not spend where loops and floats already pay
+DEFAULT_FAMILIES = ("perforate", "precision")
 
 
 def approximate(
@@ -76,6 +79,8 @@ def approximate(
     See :mod:`approxify.search.tuner` for the steps. Every check on the arguments runs (and the
     exact program runs on every input) before any tuning starts.
 
+    ``families`` defaults to perforation and precision; substitution is asked for by name
+    (``families=["substitute"]`` or with the others), as fitting surrogates costs seconds each.
     ``strategy``: ``"tpe"`` (sensitivity pass, then Optuna's TPE) or ``"delta"`` (delta debugging
     for a maximal set of sites to lower, then only the lowerings that pay; see
     :mod:`approxify.search.delta`). ``grouping="flow"`` tunes float variables linked by data
@@ -108,17 +113,18 @@ def approximate(
     heldout_idx = sorted(int(i) for i in order[:n_heldout])
     tuning_idx = sorted(int(i) for i in order[n_heldout:])
     reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
-    wanted = [families] if isinstance(families, str) else families
-    if wanted is None or "precision" in wanted:
+    explicit = families is not None
+    wanted = [families] if isinstance(families, str) else list(families or DEFAULT_FAMILIES)
+    if {"precision", "substitute"} & set(wanted):
         reference.prepare(tuning_idx[:PROFILE_INPUTS])  # the exact program's own failures first
-        target.profile([items[i] for i in tuning_idx[:PROFILE_INPUTS]])
-        if wanted is not None:
+        target.profile([items[i] for i in tuning_idx[:PROFILE_INPUTS]], families=wanted, tuning=True)
+        if explicit and "precision" in wanted:
             target.require_float_sites()
-    sites = target.select(families=families, select=select)
+    sites = target.select(families=wanted, select=select)
     if not sites:
         raise InvalidArgument(
             f"{target.name} has no approximation sites"
-            + (f" of families {sorted(families)}" if families else "")
+            + (f" of families {sorted(wanted)}" if explicit else "")
             + "; ax.sites(fn) lists what approxify finds (perforation needs a for loop)."
         )
 
@@ -180,9 +186,25 @@ def approximate(
         environment=environment(),
         notes=notes,
         effects=effects,
+        fits=saved_fits(target, [best, *front]),
         _target_obj=fn,
         _modules=tuple(modules),
     )
+
+
+def saved_fits(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any]:
+    """The fitted surrogates these configs use, as JSON, so a loaded result needs no traces."""
+    from ..config import Substitute
+    from ..transforms.substitute.fitting import fit_key
+
+    fits = {}
+    for candidate in candidates:
+        for site, setting in candidate.config.items():
+            if isinstance(setting, Substitute) and setting.kind not in ("exact", "alternative"):
+                key = fit_key(site, setting)
+                if key in target.program.fits:
+                    fits[key] = target.program.fits[key].to_dict()
+    return fits
 
 
 def _study_name(target: Target, settings: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ import sys
 import textwrap
 import types
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import InvalidArgument, UnsupportedTarget
@@ -57,7 +57,9 @@ class PythonProgram:
     functions: Mapping[str, LiftedFunction]
     bound_self: Any = None  # the instance, when the target was a bound method
     helpers: frozenset[str] = frozenset()  # runtime helper names the rewritten code uses
-    profile: Any = None  # what running the program on example inputs saw (precision discovery)
+    observations: Mapping[str, Any] = field(default_factory=dict)  # family -> what example runs saw
+    fits: dict[Any, Any] = field(default_factory=dict, compare=False)  # fitted surrogates, shared by rewrites
+    constants: Mapping[str, Any] = field(default_factory=dict)  # extra names rewritten code uses
 
     def with_tree(self, key: str, tree: ast.FunctionDef) -> PythonProgram:
         functions = dict(self.functions)
@@ -67,8 +69,15 @@ class PythonProgram:
     def with_helpers(self, names: Iterable[str]) -> PythonProgram:
         return replace(self, helpers=self.helpers | frozenset(names))
 
-    def with_profile(self, profile: Any) -> PythonProgram:
-        return replace(self, profile=profile)
+    def with_observations(self, family: str, data: Any) -> PythonProgram:
+        return replace(self, observations={**self.observations, family: data})
+
+    def with_constants(self, constants: Mapping[str, Any]) -> PythonProgram:
+        return replace(self, constants={**self.constants, **constants})
+
+    def observed(self, family: str) -> Any:
+        """What profiling saw for ``family``, or None when the program was not profiled."""
+        return self.observations.get(family)
 
     @property
     def jitted(self) -> bool:
@@ -91,7 +100,7 @@ class PythonProgram:
         """Every function compiled (key -> new function), calls between them rewired."""
         from ..transforms.runtime import helper_objects  # late: transforms import targets
 
-        extra = helper_objects(self.helpers)
+        extra = {**helper_objects(self.helpers), **self.constants}
         namespaces: dict[int, dict[str, Any]] = {}
         variants: dict[str, Any] = {}
         for key in _callees_first(self):

@@ -2,7 +2,7 @@
 
 Who calls what, when: ``approxify.sites`` / ``apply`` / ``approximate`` lift the user's object into
 a program, call ``discover(program)`` on every transform registered for that target to list the
-sites (read-only; sites found by profiling need ``program.profile``), then
+sites (read-only; sites found by running the program need ``observe`` first), then
 ``apply(program, settings)`` once per family with the settings of that
 family's sites; ``apply`` returns a *new* program and never edits the one it was given.
 """
@@ -26,9 +26,10 @@ class Transform(Protocol):
     def apply(self, program: Any, settings: Mapping[str, Setting]) -> Any:
         """A new program with ``settings`` (site id -> setting of this family) applied."""
 
-    # Optional third method, for families whose sites need a profile to be discovered:
-    # ``resolve(program, site_id) -> Site | None`` checks a site named in a config against the
-    # program alone, so a saved config can be applied without profiling again.
+    # Families whose sites are found by running the program also have
+    # ``observe(program, examples, *, name) -> data``, kept as ``program.observed(family)``, and
+    # ``resolve(program, site_id) -> Site | None``, which checks a site named in a config against
+    # the program alone, so a saved config can be applied without running it again.
 
 
 _REGISTRY: dict[tuple[str, str], Transform] = {}
@@ -48,3 +49,4 @@ def transforms_for(target: str) -> list[Transform]:
 def _load_builtin() -> None:
     from .perforate import python as _perforate_python  # noqa: F401  (registers itself)
     from .precision import python as _precision_python  # noqa: F401
+    from .substitute import python as _substitute_python  # noqa: F401

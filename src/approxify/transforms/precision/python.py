@@ -23,6 +23,8 @@ from .. import register
 from . import runtime
 from .constructors import with_dtype
 from .flow import flow_groups
+from .profile import profile_program
+from .literals import lower_literals
 from .places import RETURN, site_id, variables, wrap_definitions
 
 PYTHON_DTYPES = ("float32", "float16")  # bfloat16 has no fast NumPy kernels; int8 is for models
@@ -42,14 +44,20 @@ def parse_site_id(site: str) -> tuple[str, str] | None:
 class PythonPrecision:
     family = "precision"
     target = "python"
+    tuning_examples = 3  # tuning inputs profiled: dtypes rarely differ between inputs
+
+    def observe(self, program: PythonProgram, examples, *, name: str):
+        """Run the program on ``examples`` and record the float data each variable holds."""
+        return profile_program(program, examples, name=name)
 
     def discover(self, program: PythonProgram) -> list[Site]:
-        if program.profile is None:
+        profile = program.observed("precision")
+        if profile is None:
             return []  # found by profiling only: sites(fn, example_inputs=...)
         sites = []
         for key, lifted in program.functions.items():
             for name in variables(lifted.tree):
-                seen = program.profile.of(key, name)
+                seen = profile.of(key, name)
                 if seen is None or not seen.is_float or _only_python_floats(seen, lifted):
                     continue
                 choices = _narrower(seen.widest, lifted)
@@ -104,6 +112,8 @@ class PythonPrecision:
                     used.add(dtype_name)
                 return built
 
+            if lifted.jitted:
+                used |= lower_literals(tree, lowered)
             wrap_definitions(tree, set(lowered), cast, construct)
             helpers |= used
             program = program.with_tree(key, tree)

@@ -1,0 +1,1 @@
+"""Function substitution: replace costly calls by surrogates fitted on traced calls."""

@@ -1,0 +1,77 @@
+"""Fitting surrogates for call sites, once per site and setting, and keeping them.
+
+``program.fits`` maps ``site|kind and options`` to a :class:`Fitted`; every variant of a target
+shares the dict, results save it as JSON and a loaded result puts it back, so a surrogate is
+trained once and a saved variant is rebuilt bit for bit without its traces.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ...config import Substitute
+from ...errors import InvalidConfig
+from ...targets.python import PythonProgram
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A surrogate with what its call site needs to use it."""
+
+    surrogate: Any  # surrogates.Surrogate
+    outputs: int
+    tuple_result: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"surrogate": self.surrogate.to_dict(), "outputs": self.outputs,
+                "tuple_result": self.tuple_result}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Fitted:
+        from .surrogates import Surrogate
+
+        return Fitted(Surrogate.from_dict(data["surrogate"]), int(data["outputs"]), bool(data["tuple_result"]))
+
+
+def fit_key(site: str, setting: Substitute) -> str:
+    return f"{site}|{json.dumps({'kind': setting.kind, **setting.fit_options()}, sort_keys=True)}"
+
+
+def minimum_rows(setting: Substitute, arguments: int, outputs: int = 1) -> int:
+    """Traced values a setting needs before it is offered (the surrogates' own minimums)."""
+    from .surrogates import minimum_samples
+
+    return minimum_samples(setting.kind, arguments, outputs, options=setting.fit_options())
+
+
+def fit_for(program: PythonProgram, site: str, setting: Substitute) -> Fitted:
+    """The fitted surrogate of ``site`` for ``setting``: from the cache, or fitted now."""
+    from .surrogates import Samples, TooFewSamples, fit
+
+    key = fit_key(site, setting)
+    if key in program.fits:
+        return program.fits[key]
+    traces = program.observed("substitute")
+    trace = traces.of(site) if traces is not None else None
+    if trace is None or trace.arguments is None:
+        raise InvalidConfig(
+            f"config[{site!r}] asks for a {setting.label()} surrogate, but none was fitted and "
+            "there are no traced calls to fit one: pass example_inputs= (ax.apply(fn, config, "
+            "example_inputs=inputs[:20])), or load the result that saved its surrogates."
+        )
+    x, y = trace.samples()
+    try:
+        surrogate = fit(setting.kind, Samples(x, y), options=setting.fit_options(), seed=0)
+    except TooFewSamples as exc:
+        raise InvalidConfig(
+            f"config[{site!r}]: a {setting.label()} surrogate needs at least {exc.needed} traced "
+            f"values and the example inputs gave {exc.given}; pass more example inputs or pick "
+            "a smaller surrogate."
+        ) from None
+    except ValueError as exc:
+        raise InvalidConfig(f"config[{site!r}]: cannot fit {setting.label()}: {exc}") from None
+    fitted = Fitted(surrogate, y.shape[1], trace.tuple_result)
+    program.fits[key] = fitted
+    return fitted

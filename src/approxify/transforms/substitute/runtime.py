@@ -1,0 +1,127 @@
+"""What substituted calls run: the surrogate inside its trusted range, the exact function outside.
+
+``_ax_sub_3(np.exp, x)`` predicts with the surrogate for every argument (or array element) that
+lies in the range the surrogate was fitted on, widened by the margin, and calls the exact
+function for the rest; a surrogate that cannot answer (``memo`` for a cell it never saw gives
+NaN) falls back the same way. ``calls`` and ``fallbacks`` count values, for the report.
+
+Calls with plain float arguments take a pure-Python path (``_ax_scalar_predictor``): building
+NumPy arrays for one value would cost more than most functions worth replacing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as _ax_np
+
+from ..runtime import runtime_helper
+
+
+@runtime_helper(imports=("import math",))
+def _ax_scalar_predictor(surrogate):
+    """A pure-Python ``f(*floats) -> tuple of floats, or None where the surrogate has no answer``
+    for the table, poly and memo kinds; None for kinds that only predict in bulk (mlp)."""
+    lo = [float(v) for v in surrogate.lo]
+    hi = [float(v) for v in surrogate.hi]
+    if surrogate.kind == "table" and len(lo) == 1 and len(surrogate.values) > 1:
+        values = surrogate.values.T.tolist()
+        last = len(surrogate.values) - 1
+        scale = last / (hi[0] - lo[0])
+
+        def table(x):
+            position = min(max((x - lo[0]) * scale, 0.0), last)
+            i = min(int(position), last - 1)
+            t = position - i
+            return tuple(v[i] + t * (v[i + 1] - v[i]) for v in values)
+
+        return table
+    if surrogate.kind == "poly" and len(lo) == 1 and hi[0] > lo[0]:
+        columns = [list(reversed(c))[:-1] for c in surrogate.coefficients.T.tolist()]
+        firsts = surrogate.coefficients[0].tolist()
+        centre, scale = (lo[0] + hi[0]) / 2, 2.0 / (hi[0] - lo[0])
+
+        def poly(x):
+            t = (x - centre) * scale
+            out = []
+            for column, first in zip(columns, firsts):
+                b1 = b2 = 0.0
+                for c in column:  # Clenshaw: b_k = c_k + 2 t b_(k+1) - b_(k+2)
+                    b1, b2 = c + 2.0 * t * b1 - b2, b1
+                out.append(first + t * b1 - b2)
+            return tuple(out)
+
+        return poly
+    if surrogate.kind == "memo" and all(h > lw for lw, h in zip(lo, hi)):
+        cells = surrogate.cells
+        steps = [(h - lw) / (cells - 1) for lw, h in zip(lo, hi)]
+        weights = [cells ** k for k in range(len(lo))]
+        table = dict(zip(surrogate.keys.tolist(), map(tuple, surrogate.values.tolist())))
+
+        def memo(*args):
+            key = 0
+            for x, low, step, weight in zip(args, lo, steps, weights):
+                position = (x - low) / step
+                if not -0.5 < position < cells - 0.5:
+                    return None
+                key += int(math.floor(position + 0.5)) * weight
+            return table.get(key)
+
+        return memo
+    return None
+
+
+@runtime_helper(requires=("_ax_scalar_predictor",), imports=("import numpy as _ax_np",))
+class _ax_Substituted:
+    """A fitted surrogate with its guard; called as ``wrapper(exact_function, *args)``."""
+
+    def __init__(self, surrogate, *, outputs, tuple_result, guard=True, margin=0.0):
+        self.surrogate = surrogate
+        width = _ax_np.asarray(surrogate.hi, dtype=float) - _ax_np.asarray(surrogate.lo, dtype=float)
+        self.lo = _ax_np.asarray(surrogate.lo, dtype=float) - margin * width
+        self.hi = _ax_np.asarray(surrogate.hi, dtype=float) + margin * width
+        self.lo_list, self.hi_list = self.lo.tolist(), self.hi.tolist()
+        self.outputs = outputs
+        self.tuple_result = tuple_result
+        self.guard = guard
+        self.margin = margin
+        self.scalar = _ax_scalar_predictor(surrogate)
+        self.calls = 0
+        self.fallbacks = 0
+
+    def __call__(self, exact, *args):
+        if self.scalar is not None and all(type(a) is float or type(a) is int for a in args):
+            return self._one(exact, args)
+        arrays = [_ax_np.asarray(a, dtype=float) for a in args]
+        shape = _ax_np.broadcast_shapes(*(a.shape for a in arrays))
+        x = _ax_np.column_stack([_ax_np.broadcast_to(a, shape).ravel() for a in arrays])
+        n = x.shape[0]
+        self.calls += n
+        inside = ((x >= self.lo) & (x <= self.hi)).all(axis=1) if self.guard else _ax_np.ones(n, bool)
+        y = _ax_np.full((n, self.outputs), _ax_np.nan)
+        if inside.any():
+            y[inside] = self.surrogate.predict(x[inside])
+        missing = ~_ax_np.isfinite(y).all(axis=1)
+        if missing.any():
+            self.fallbacks += int(missing.sum())
+            if not shape:
+                return exact(*args)
+            exact_part = exact(*(_ax_np.broadcast_to(a, shape).ravel()[missing] for a in arrays))
+            parts = exact_part if self.tuple_result else (exact_part,)
+            for j, part in enumerate(parts):
+                y[missing, j] = part
+        results = tuple(y[:, j].reshape(shape) if shape else float(y[0, j]) for j in range(self.outputs))
+        return results if self.tuple_result else results[0]
+
+    def _one(self, exact, args):
+        self.calls += 1
+        if self.guard:
+            for x, low, high in zip(args, self.lo_list, self.hi_list):
+                if not low <= x <= high:
+                    self.fallbacks += 1
+                    return exact(*args)
+        y = self.scalar(*args)
+        if y is None:
+            self.fallbacks += 1
+            return exact(*args)
+        return y if self.tuple_result else y[0]
