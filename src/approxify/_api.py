@@ -15,6 +15,7 @@ from .measure.quality import get_quality
 from .measure.runner import Reference
 from .report.result import load
 from .search.tuner import approximate
+from .transforms.substitute.runtime import guard_counts
 from .sites import Site
 from .stats import certify
 
@@ -101,10 +102,11 @@ def evaluate(
     indices = list(range(len(items)))
     reference.prepare(indices)
     losses, failures = reference.losses(variant, indices, first_call_compiles=target.program.jitted)
+    guards = guard_counts(variant)
     limit = sum(reference.timeout(i) or 0.0 for i in indices)
     if callable(cost):
         speedup, timing = proxy_speedup(cost, fn, variant, items, timeout=limit), None
     else:
         timing = time_pair(fn, variant, reference.inputs, indices, repeats=repeats, timeout=limit)
         speedup = timing.speedup
-    return Evaluation(losses, tuple(failures), speedup, timing, dict(target.check(config)))
+    return Evaluation(losses, tuple(failures), speedup, timing, dict(target.check(config)), guards)

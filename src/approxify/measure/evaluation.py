@@ -21,6 +21,7 @@ class Evaluation:
     speedup: float | None = None
     timing: Timing | None = None
     config: dict = field(default_factory=dict)
+    guards: dict = field(default_factory=dict)  # substituted site -> values seen, fallbacks to exact
 
     @property
     def n(self) -> int:
@@ -61,4 +62,5 @@ class Evaluation:
             "failure_kinds": sorted({f.kind for f in self.failures}),
             "speedup": self.speedup,
             "timing": self.timing.to_dict() if self.timing else None,
+            **({"guards": self.guards} if self.guards else {}),
         }

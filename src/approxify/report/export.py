@@ -14,14 +14,15 @@ from ..transforms.runtime import helper_objects, helper_source, numba_setup_help
 
 
 def export_source(target: Any, config: Mapping[str, Setting]) -> str:
-    """Source of ``target``'s variant for ``config``: it runs without approxify installed.
+    """Source of ``target``'s variant for ``config``: it runs without approxify installed, except
+    that fitted surrogates (``Substitute``) are loaded with approxify's surrogate classes.
 
     Module-level names the functions use are imported from the target's own modules, so the file
     behaves like the original module with the approximated functions swapped in.
     """
     program = target.rewrite(config)
     defined = {f.tree.name for f in program.functions.values()}
-    helpers = set(helper_objects(program.helpers))
+    helpers = set(helper_objects(program.helpers)) | set(program.constants)
     imports: set[str] = set()
     notes: list[str] = []
     for lifted in program.functions.values():
@@ -46,8 +47,22 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
     helpers = helper_source(program.helpers | set(setup)).rstrip()
     if setup:  # numba must learn the helpers' typed implementations before it compiles
         helpers += "\n\n\n" + "\n".join(f"{name}()" for name in setup)
-    parts = ["\n".join(lines).rstrip(), helpers, body]
+    constants = _constant_lines(program.constants)
+    parts = ["\n".join(lines).rstrip(), helpers, constants, body]
     return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+def _constant_lines(constants: Mapping[str, Any]) -> str:
+    """Definitions of the objects rewritten code names: fitted surrogates, alternatives."""
+    lines = []
+    for name, value in sorted(constants.items()):
+        if hasattr(value, "definition"):
+            lines += value.definition(name)
+        elif isinstance(value, types.FunctionType):
+            lines.append(f"from {value.__module__} import {value.__name__} as {name}")
+        else:
+            lines.append(f"# {name}: {type(value).__name__} object, not exportable as source")
+    return "\n".join(lines)
 
 
 def _definition(lifted: Any) -> str:

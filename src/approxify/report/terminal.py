@@ -65,8 +65,19 @@ def summary_text(result: Any) -> str:
     if best.certificate is not None:
         lines.append("  " + best.certificate.statement())
     lines += effect_lines(result.effects)
+    lines += guard_lines((best.heldout or {}).get("guards") or {})
     lines += result.notes
     return "\n".join(lines)
+
+
+def guard_lines(guards: dict[str, dict[str, int]]) -> list[str]:
+    """How often each substituted call fell back to the exact function (held-out inputs)."""
+    lines = []
+    for site, counts in sorted(guards.items()):
+        values, fallbacks = counts["values"], counts["fallbacks"]
+        share = f" ({fallbacks / values:.1%})" if values else ""
+        lines.append(f"  guard: {site} ran the exact function for {fallbacks} of {values} values{share}")
+    return lines
 
 
 def effect_lines(effects: list[dict[str, Any]]) -> list[str]:

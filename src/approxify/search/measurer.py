@@ -13,6 +13,7 @@ from ..config import Setting
 from ..measure.cost import CostFunction, proxy_speedup, time_pair
 from ..measure.evaluation import Evaluation
 from ..measure.runner import Reference
+from ..transforms.substitute.runtime import guard_counts
 from .groups import expand
 from .space import config_key
 
@@ -64,8 +65,9 @@ class Measurer:
         variant = self.target.build(config)
         losses, failures = self.reference.losses(variant, self.indices,
                                                   first_call_compiles=self.target.program.jitted)
+        guards = guard_counts(variant)  # read before timing runs add to the counts
         speedup, timing = self._speedup(variant)
-        return Evaluation(losses, tuple(failures), speedup, timing, dict(config))
+        return Evaluation(losses, tuple(failures), speedup, timing, dict(config), guards)
 
     def _speedup(self, variant: Callable[..., Any]):
         exact = self.reference.fn

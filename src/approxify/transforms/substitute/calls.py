@@ -1,8 +1,9 @@
 """Call sites a surrogate can replace, found in the source and named stably.
 
 A call is a candidate when its callee is a user function of the program, a NumPy ufunc (``np.exp``,
-``scipy.special.erf``…), an element-wise function of ``math``, or a function the user gave
-alternatives for (``ax.alternatives``). Site ids are ``module.function/call:name`` (``name`` as
+``scipy.special.erf``…), an element-wise function of ``math``, an element-wise method of a
+``scipy.stats`` distribution (``norm.cdf``), or a function the user gave alternatives for
+(``ax.alternatives``). To offer any other library call, wrap it in a function of your own. Site ids are ``module.function/call:name`` (``name`` as
 written, e.g. ``np.exp``), numbered ``#2``, ``#3``… in source order when a name repeats.
 """
 
@@ -46,10 +47,22 @@ def callee_kind(obj: Any, node: ast.Call, lifted: LiftedFunction) -> str | None:
         return "user"
     if isinstance(obj, np.ufunc) and obj.nout == 1 and obj.nin in (1, 2):
         return "ufunc"
+    if _distribution_method(obj):
+        return "stats"
     try:
         return "math" if obj in MATH else None
     except TypeError:  # unhashable
         return None
+
+
+STATS_METHODS = {"cdf", "pdf", "sf", "ppf", "isf", "logpdf", "logcdf", "logsf"}
+
+
+def _distribution_method(obj: Any) -> bool:
+    """``norm.cdf`` and the like: element-wise in their arguments, and slow for their work."""
+    owner = getattr(obj, "__self__", None)
+    return (getattr(obj, "__name__", None) in STATS_METHODS and owner is not None
+            and type(owner).__module__.startswith("scipy.stats"))
 
 
 def call_sites(lifted: LiftedFunction) -> list[CallSite]:

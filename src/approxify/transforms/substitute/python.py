@@ -101,7 +101,7 @@ def _replacement(program: PythonProgram, call: CallSite, setting: Substitute) ->
 
     fitted = fit_for(program, call.id, setting)
     return _ax_Substituted(fitted.surrogate, outputs=fitted.outputs, tuple_result=fitted.tuple_result,
-                           guard=setting.guard, margin=setting.margin)
+                           guard=setting.guard, margin=setting.margin, site=call.id)
 
 
 class _Substituter(ast.NodeTransformer):
@@ -131,6 +131,8 @@ def _site(lifted: LiftedFunction, call: CallSite, trace: SiteTrace | None, *, tr
     choices: tuple[Substitute, ...] = ()
     if getattr(call.callee, SIDE_EFFECTS, False):
         reason = "marked as having side effects (ax.has_side_effects)"
+    elif lifted.jitted:
+        reason = "inside numba-compiled code, where a Python surrogate cannot run"
     elif not traced:
         choices = ONE_ARGUMENT + SEVERAL_ARGUMENTS + MEMO  # unverified: checked when fitted
     elif trace is None or trace.calls == 0:

@@ -18,6 +18,14 @@ import numpy as _ax_np
 from ..runtime import runtime_helper
 
 
+def guard_counts(variant) -> dict:
+    """Site -> ``{"values": n, "fallbacks": k}`` of the substituted calls a variant has run."""
+    function = getattr(variant, "__func__", variant)
+    namespace = getattr(function, "__globals__", {})
+    return {value.site: {"values": value.calls, "fallbacks": value.fallbacks}
+            for value in namespace.values() if isinstance(value, _ax_Substituted)}
+
+
 @runtime_helper(imports=("import math",))
 def _ax_scalar_predictor(surrogate):
     """A pure-Python ``f(*floats) -> tuple of floats, or None where the surrogate has no answer``
@@ -75,8 +83,9 @@ def _ax_scalar_predictor(surrogate):
 class _ax_Substituted:
     """A fitted surrogate with its guard; called as ``wrapper(exact_function, *args)``."""
 
-    def __init__(self, surrogate, *, outputs, tuple_result, guard=True, margin=0.0):
+    def __init__(self, surrogate, *, outputs, tuple_result, guard=True, margin=0.0, site=""):
         self.surrogate = surrogate
+        self.site = site
         width = _ax_np.asarray(surrogate.hi, dtype=float) - _ax_np.asarray(surrogate.lo, dtype=float)
         self.lo = _ax_np.asarray(surrogate.lo, dtype=float) - margin * width
         self.hi = _ax_np.asarray(surrogate.hi, dtype=float) + margin * width
@@ -93,25 +102,46 @@ class _ax_Substituted:
         if self.scalar is not None and all(type(a) is float or type(a) is int for a in args):
             return self._one(exact, args)
         arrays = [_ax_np.asarray(a, dtype=float) for a in args]
-        shape = _ax_np.broadcast_shapes(*(a.shape for a in arrays))
-        x = _ax_np.column_stack([_ax_np.broadcast_to(a, shape).ravel() for a in arrays])
+        shape = arrays[0].shape if len(arrays) == 1 else _ax_np.broadcast_shapes(*(a.shape for a in arrays))
+        columns = [_ax_np.broadcast_to(a, shape).ravel() for a in arrays]  # contiguous 1-D: fast passes
+        x = columns[0].reshape(-1, 1) if len(columns) == 1 else _ax_np.column_stack(columns)
         n = x.shape[0]
         self.calls += n
-        inside = ((x >= self.lo) & (x <= self.hi)).all(axis=1) if self.guard else _ax_np.ones(n, bool)
-        y = _ax_np.full((n, self.outputs), _ax_np.nan)
-        if inside.any():
-            y[inside] = self.surrogate.predict(x[inside])
-        missing = ~_ax_np.isfinite(y).all(axis=1)
-        if missing.any():
-            self.fallbacks += int(missing.sum())
-            if not shape:
-                return exact(*args)
-            exact_part = exact(*(_ax_np.broadcast_to(a, shape).ravel()[missing] for a in arrays))
-            parts = exact_part if self.tuple_result else (exact_part,)
-            for j, part in enumerate(parts):
-                y[missing, j] = part
+        if not n:
+            return exact(*args)
+        if not self.guard or all(c.min() >= low and c.max() <= high
+                                 for c, low, high in zip(columns, self.lo_list, self.hi_list)):
+            y = self.surrogate.predict(x)  # the common case: every value inside, no masks
+            unanswered = self.surrogate.kind == "memo"  # only memo has cells without an answer
+        else:
+            inside = _ax_np.ones(n, dtype=bool)
+            for c, low, high in zip(columns, self.lo_list, self.hi_list):
+                inside &= (c >= low) & (c <= high)  # False for NaN too
+            y = _ax_np.full((n, self.outputs), _ax_np.nan)
+            if inside.any():
+                y[inside] = self.surrogate.predict(x[inside])
+            unanswered = True
+        if unanswered:
+            missing = _ax_np.isnan(y[:, 0])  # a surrogate without an answer has none for any output
+            if missing.any():
+                self.fallbacks += int(missing.sum())
+                if not shape:
+                    return exact(*args)
+                exact_part = exact(*(_ax_np.broadcast_to(a, shape).ravel()[missing] for a in arrays))
+                parts = exact_part if self.tuple_result else (exact_part,)
+                for j, part in enumerate(parts):
+                    y[missing, j] = part
         results = tuple(y[:, j].reshape(shape) if shape else float(y[0, j]) for j in range(self.outputs))
         return results if self.tuple_result else results[0]
+
+    def definition(self, name):
+        """Source lines that rebuild this wrapper (for ``approxify export``)."""
+        return [
+            "from approxify.transforms.substitute.surrogates import Surrogate as _ax_Surrogate",
+            f"{name} = _ax_Substituted(_ax_Surrogate.from_dict({self.surrogate.to_dict()!r}), "
+            f"outputs={self.outputs}, tuple_result={self.tuple_result}, guard={self.guard}, "
+            f"margin={self.margin!r}, site={self.site!r})",
+        ]
 
     def _one(self, exact, args):
         self.calls += 1

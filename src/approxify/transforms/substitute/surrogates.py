@@ -490,18 +490,23 @@ class MemoSurrogate(Surrogate):
         np.take(self._values_then_nan, slot, axis=0, out=out)
 
     def _cells_of(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flat index of the grid cell nearest each row, and whether the row lies on the grid."""
+        """Flat index of the grid cell nearest each row, and whether the row lies on the grid.
+
+        Column by column: reductions across a short second axis are slow in NumPy."""
         step = (self.hi - self.lo) / (self.cells - 1)
-        position = (X - self.lo) * np.divide(1.0, step, out=np.zeros_like(step), where=step > 0)
-        constant = step == 0
-        if constant.any():  # a constant argument has one cell holding its single traced value
-            position[:, constant] = np.where(X[:, constant] == self.lo[constant], 0.0, np.inf)
-        on_grid = ((position > -0.5) & (position < self.cells - 0.5)).all(axis=1)  # False for NaN
-        position[~on_grid] = 0.0  # casting NaN or huge values to an index is undefined
-        index = np.rint(position, out=position).astype(np.int64)
-        if X.shape[1] == 1:
-            return index[:, 0], on_grid
-        return (index * self.cells ** np.arange(X.shape[1], dtype=np.int64)).sum(axis=1), on_grid
+        flat = np.zeros(len(X), dtype=np.int64)
+        on_grid = np.ones(len(X), dtype=bool)
+        for j in range(X.shape[1]):
+            if step[j] > 0:
+                position = (X[:, j] - self.lo[j]) * (1.0 / step[j])
+            else:  # a constant argument has one cell holding its single traced value
+                position = np.where(X[:, j] == self.lo[j], 0.0, np.inf)
+            on_grid &= (position > -0.5) & (position < self.cells - 0.5)  # False for NaN
+            position[~on_grid] = 0.0  # casting NaN or huge values to an index is undefined
+            index = np.rint(position, out=position).astype(np.int64)
+            flat += index * self.cells ** j if j else index
+        flat[~on_grid] = 0
+        return flat, on_grid
 
     @staticmethod
     def _fit(samples: Samples, lo, hi, options: MemoOptions, seed: int) -> dict[str, Any]:
