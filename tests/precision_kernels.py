@@ -215,3 +215,16 @@ def make_shift(offset):
         return y
 
     return shift
+
+
+def halve_tail(x):
+    y = x.copy()
+    tail = y[2:]  # a view of y, written through below
+    tail *= 0.5
+    return y
+
+
+def read_view(x):
+    y = x * 2.0
+    head = y[:2]  # a view only read
+    return head + 1.0

@@ -685,3 +685,14 @@ def test_a_numba_target_without_numba_says_how_to_install_it(monkeypatch):
     with pytest.raises(UnsupportedTarget) as info:
         ax.apply(FakeDispatcher(K.plain_assign), {})
     assert "pip install 'approxify[numba]'" in str(info.value)
+
+
+def test_a_view_written_through_is_no_site_but_a_view_only_read_is():
+    """Lowering a view copies it: writes through the copy would miss the viewed array."""
+    x = np.arange(1.0, 5.0)
+    written = {s.id for s in ax.sites(K.halve_tail, families=["precision"], example_inputs=[(x,)])}
+    assert f"{M}.halve_tail/var:tail" not in written and f"{M}.halve_tail/var:y" in written
+    read = {s.id for s in ax.sites(K.read_view, families=["precision"], example_inputs=[(x,)])}
+    assert f"{M}.read_view/var:head" in read
+    lowered = ax.apply(K.halve_tail, {f"{M}.halve_tail/var:y": F32})(x)
+    np.testing.assert_array_equal(lowered, K.halve_tail(x))  # the base lowered: writes still land

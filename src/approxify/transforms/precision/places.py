@@ -63,6 +63,32 @@ def variables(tree: ast.FunctionDef) -> list[str]:
     return unique + ([RETURN] if has_return else [])
 
 
+MUTATING_METHODS = {"fill", "sort", "put", "itemset", "resize", "partition", "setfield", "byteswap"}
+
+
+def written_through(tree: ast.FunctionDef, name: str) -> bool:
+    """Whether the function writes into the array ``name`` holds: ``name[i] = …``, ``name += …``
+    (in place for arrays), ``out=name``, or a mutating method such as ``name.fill(…)``."""
+    for node in scope_nodes(tree.body):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(node, ast.AugAssign) and isinstance(target, ast.Name) and target.id == name:
+                    return True
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) and sub.value.id == name:
+                        return True
+        elif isinstance(node, ast.Call):
+            if any(k.arg == "out" and isinstance(k.value, ast.Name) and k.value.id == name
+                   for k in node.keywords):
+                return True
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr in MUTATING_METHODS
+                    and isinstance(func.value, ast.Name) and func.value.id == name):
+                return True
+    return False
+
+
 def _parameters(tree: ast.FunctionDef) -> list[ast.arg]:
     """Named parameters (``*args`` and ``**kwargs`` hold a tuple and a dict, never float data)."""
     args = tree.args

@@ -58,6 +58,7 @@ class Variable:
     name: str  # variable name, or "return"
     seen: dict[int, set[Seen]] = field(default_factory=dict)  # example index -> kinds seen
     shape: tuple[int, ...] | None = None
+    view: bool = False  # held a view of another array (writes through it reach that array)
 
     @property
     def floats(self) -> list[Seen]:
@@ -102,6 +103,8 @@ class Profile:
         variable.seen.setdefault(self.current, set()).add(seen)
         if variable.shape is None and seen.kind == "array":
             variable.shape = tuple(value.shape)
+        if seen.kind == "array" and value.base is not None:
+            variable.view = True
 
     def see_type(self, key: str, name: str, numba_type: Any) -> None:
         """Record a numba type: float arrays and floats by dtype, anything else (tuples,

@@ -25,7 +25,7 @@ from .constructors import with_dtype
 from .flow import flow_groups
 from .profile import profile_program
 from .literals import lower_literals
-from .places import RETURN, site_id, variables, wrap_definitions
+from .places import RETURN, site_id, variables, wrap_definitions, written_through
 
 PYTHON_DTYPES = ("float32", "float16")  # bfloat16 has no fast NumPy kernels; int8 is for models
 NUMBA_DTYPES = ("float32",)
@@ -60,6 +60,8 @@ class PythonPrecision:
                 seen = profile.of(key, name)
                 if seen is None or not seen.is_float or _only_python_floats(seen, lifted):
                     continue
+                if seen.view and written_through(lifted.tree, name):
+                    continue  # a lowered copy would take the writes meant for the viewed array
                 choices = _narrower(seen.widest, lifted)
                 if choices:
                     sites.append(self._site(lifted, name, choices, facts={

@@ -55,6 +55,11 @@ def fit_for(program: PythonProgram, site: str, setting: Substitute) -> Fitted:
         return program.fits[key]
     traces = program.observed("substitute")
     trace = traces.of(site) if traces is not None else None
+    if trace is not None and trace.reason is not None:
+        raise InvalidConfig(f"config[{site!r}]: this call cannot be substituted: {trace.reason}.")
+    if trace is not None and trace.calls == 0:
+        raise InvalidConfig(f"config[{site!r}]: this call never ran on the example inputs, so "
+                            "there is nothing to fit a surrogate on.")
     if trace is None or trace.arguments is None:
         raise InvalidConfig(
             f"config[{site!r}] asks for a {setting.label()} surrogate, but none was fitted and "

@@ -87,6 +87,17 @@ class PythonSubstitution:
 
 
 def _replacement(program: PythonProgram, call: CallSite, setting: Substitute) -> Any:
+    key = call.id.rpartition("/call:")[0]
+    if program.functions[key].jitted:
+        raise InvalidConfig(
+            f"config[{call.id!r}]: the call is inside numba-compiled code, where a Python "
+            "surrogate cannot run; substitute calls in interpreted functions only."
+        )
+    if getattr(call.callee, SIDE_EFFECTS, False):
+        raise InvalidConfig(
+            f"config[{call.id!r}]: {call.name} is marked as having side effects (ax.has_side_effects), "
+            "so its calls are never replaced; remove the marker if replacing them is safe."
+        )
     if setting.kind == "alternative":
         for alternative in getattr(call.callee, ALTERNATIVES, ()):
             if alternative.__name__ == setting.name:

@@ -11,8 +11,6 @@ NumPy arrays for one value would cost more than most functions worth replacing.
 
 from __future__ import annotations
 
-import math
-
 import numpy as _ax_np
 
 from ..runtime import runtime_helper
@@ -26,7 +24,7 @@ def guard_counts(variant) -> dict:
             for value in namespace.values() if isinstance(value, _ax_Substituted)}
 
 
-@runtime_helper(imports=("import math",))
+@runtime_helper()
 def _ax_scalar_predictor(surrogate):
     """A pure-Python ``f(*floats) -> tuple of floats, or None where the surrogate has no answer``
     for the table, poly and memo kinds; None for kinds that only predict in bulk (mlp)."""
@@ -72,7 +70,7 @@ def _ax_scalar_predictor(surrogate):
                 position = (x - low) / step
                 if not -0.5 < position < cells - 0.5:
                     return None
-                key += int(math.floor(position + 0.5)) * weight
+                key += int(round(position)) * weight  # half to even, as np.rint when fitting
             return table.get(key)
 
         return memo
@@ -98,7 +96,7 @@ class _ax_Substituted:
         self.calls = 0
         self.fallbacks = 0
 
-    def __call__(self, exact, *args):
+    def __call__(self, exact, /, *args):
         if self.scalar is not None and all(type(a) is float or type(a) is int for a in args):
             return self._one(exact, args)
         arrays = [_ax_np.asarray(a, dtype=float) for a in args]

@@ -23,7 +23,7 @@ from ...errors import TargetFailed
 from ...measure.inputs import InputSet
 from ...targets.python import PythonProgram
 from ..runtime import runtime_helper
-from .calls import call_sites
+from .calls import SIDE_EFFECTS, call_sites
 
 ROWS_PER_CALL = 4096  # rows kept from one call with array arguments (a seeded subsample)
 MAX_ROWS = 200_000  # rows kept per site in all
@@ -141,13 +141,37 @@ class Traces:
 
 
 @runtime_helper()
-def _ax_record(site, fn, *args, **kwargs):
+def _ax_record(site, fn, /, *args, **kwargs):
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     seconds = time.perf_counter() - start
     traces = _TRACING[-1]
-    traces.sites.setdefault(site, SiteTrace()).add(args, kwargs, result, seconds, traces.rng)
+    trace = traces.sites.setdefault(site, SiteTrace())
+    first_array_call = trace.array_calls == 0 and trace.reason is None
+    trace.add(args, kwargs, result, seconds, traces.rng)
+    if first_array_call and trace.array_calls == 1 and not getattr(fn, SIDE_EFFECTS, False):
+        trace.reason = _not_element_wise(fn, args, result)
     return result
+
+
+def _not_element_wise(fn, args: tuple, result: Any) -> str | None:
+    """Why ``fn`` is not element-wise, or None: it must give the same values on the first half
+    of its (flattened, broadcast) arguments, as the guard's fallback calls it that way."""
+    values = [np.asarray(a) for a in args]
+    shape = np.broadcast_shapes(*(v.shape for v in values))
+    half = max(1, int(np.prod(shape)) // 2)
+    part = [np.broadcast_to(v, shape).ravel()[:half] for v in values]
+    try:
+        again = fn(*part)
+    except Exception as exc:  # noqa: BLE001 - a function that needs its whole arrays
+        return f"not element-wise: fails on part of its arguments ({type(exc).__name__})"
+    expected = result if isinstance(result, tuple) else (result,)
+    got = again if isinstance(again, tuple) else (again,)
+    same = len(got) == len(expected) and all(
+        np.allclose(np.asarray(g, dtype=float), np.asarray(e, dtype=float).ravel()[:half],
+                    rtol=1e-9, atol=0.0, equal_nan=True)
+        for g, e in zip(got, expected))
+    return None if same else "not element-wise: its results depend on other elements"
 
 
 class _Recorder(ast.NodeTransformer):
