@@ -104,6 +104,10 @@ KERNELS = (
            "(on 10 of the fresh images the RMS of the exact edge image is 11–21 gray levels, so "
            "RMSE/255 would read 12–24 times smaller)."),
     Kernel("kmeans", "k-means step (10000 points, 8 dims, 16 clusters, NumPy)", "kmeans", "step"),
+    Kernel("inversek2j", "Inverse kinematics of a two-joint arm (4096 points, NumPy)",
+           "inversek2j", "inversek2j",
+           why_quality="the joint angles are compared by `mean_rel`, AxBench's metric for this "
+           "program (the angles lie between 0.1 and 3 radians, so no value sits near zero)."),
     Kernel("numba", "1-D heat diffusion (20000 cells, 200 steps, plain loops, @numba.njit)",
            "numba_loops", "diffuse", strategies=(("delta", "none"),),
            by_hand="diffuse_float32_by_hand", needs="numba"),

@@ -30,6 +30,7 @@ from ..measure.quality import Quality, get_quality, with_cap
 from ..measure.runner import Reference
 from ..report.environment import environment
 from ..report.result import Candidate, Result
+from ..sites import Site
 from ..stats import certify_many, uncapped
 from . import study as studies
 from .checks import certificate_method, check_enough_heldout, check_probability, holdout_count
@@ -145,18 +146,8 @@ def approximate(
                      repeats=SEARCH_REPEATS, cost=cost, groups=groups)
     with studies.quiet_optuna(), Progress(enabled=progress) as bar:
         study = studies.open_study(storage, name, seed=seed)
-        if strategy == "delta":
-            singles, sensitivity_measured = [], 0
-            space = SearchSpace(tuned_sites, {s.id: s.knob.choices for s in tuned_sites})
-            studies.remember_measured(study, tuner)
-            points = DeltaSearch(tuner, tuned_sites, bound=bound, trials=budget.trials, bar=bar,
-                                 store=lambda c, f: studies.store_measured(study, c, f)).run()
-        else:
-            singles = _sensitivity(study, tuner, tuned_sites, bound, bar)
-            sensitivity_measured = tuner.evaluations
-            space = SearchSpace(tuned_sites, {s: [x.setting for x in singles if x.site == s and x.kept]
-                                              for s in {x.site for x in singles}})
-            points = studies.search(study, tuner, space, singles, bound=bound, budget=budget, bar=bar)
+        singles, sensitivity_measured, space, points = _search(
+            strategy, study, tuner, tuned_sites, bound=bound, budget=budget, bar=bar)
         exact = Candidate({}, "exact", tuner.figures({}))
         points = [exact, *points]
         checker = Measurer(target, reference, heldout_idx,
@@ -213,6 +204,23 @@ def _study_name(target: Target, settings: dict[str, Any]) -> str:
         {k: v for k, v in settings.items() if k != "storage"}, sort_keys=True, default=str
     )
     return f"approxify-{target.name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def _search(strategy: str, study, tuner: Measurer, sites: list[Site], *, bound: float,
+            budget: Budget, bar: Progress):
+    """Run ``strategy``. Returns the sensitivity records (tpe only), how many of them were
+    measured in this run (a resumed study has the others), the space, every config measured."""
+    if strategy == "delta":
+        studies.remember_measured(study, tuner)
+        points = DeltaSearch(tuner, sites, bound=bound, trials=budget.trials, bar=bar,
+                             store=lambda c, f: studies.store_measured(study, c, f)).run()
+        return [], 0, SearchSpace(sites, {s.id: s.knob.choices for s in sites}), points
+    singles = _sensitivity(study, tuner, sites, bound, bar)
+    measured = tuner.evaluations
+    space = SearchSpace(sites, {s: [x.setting for x in singles if x.site == s and x.kept]
+                                for s in {x.site for x in singles}})
+    points = studies.search(study, tuner, space, singles, bound=bound, budget=budget, bar=bar)
+    return singles, measured, space, points
 
 
 def _sensitivity(study, tuner: Measurer, sites, bound: float, bar: Progress) -> list[studies.Sensitivity]:
