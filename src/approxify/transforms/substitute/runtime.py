@@ -99,7 +99,12 @@ class _ax_Substituted:
     def __call__(self, exact, /, *args):
         if self.scalar is not None and all(type(a) is float or type(a) is int for a in args):
             return self._one(exact, args)
-        arrays = [_ax_np.asarray(a, dtype=float) for a in args]
+        arrays = [_ax_np.asarray(a) for a in args]
+        # float32 data stays float32 (surrogates that can predict in float32 then do), the rest
+        # is predicted in float64
+        single = any(a.dtype == _ax_np.float32 for a in arrays) and all(
+            a.dtype == _ax_np.float32 or (a.ndim == 0 and a.dtype.kind in "fi") for a in arrays)
+        arrays = [a.astype(_ax_np.float32 if single else float, copy=False) for a in arrays]
         shape = arrays[0].shape if len(arrays) == 1 else _ax_np.broadcast_shapes(*(a.shape for a in arrays))
         columns = [_ax_np.broadcast_to(a, shape).ravel() for a in arrays]  # contiguous 1-D: fast passes
         x = columns[0].reshape(-1, 1) if len(columns) == 1 else _ax_np.column_stack(columns)
@@ -115,7 +120,7 @@ class _ax_Substituted:
             inside = _ax_np.ones(n, dtype=bool)
             for c, low, high in zip(columns, self.lo_list, self.hi_list):
                 inside &= (c >= low) & (c <= high)  # False for NaN too
-            y = _ax_np.full((n, self.outputs), _ax_np.nan)
+            y = _ax_np.full((n, self.outputs), _ax_np.nan, dtype=x.dtype)
             if inside.any():
                 y[inside] = self.surrogate.predict(x[inside])
             unanswered = True

@@ -32,6 +32,7 @@ from ...errors import InvalidArgument, InvalidArgumentType
 from . import mlp
 
 KINDS = ("table", "poly", "mlp", "memo")
+HORNER_MAX_DEGREE = 8  # poly up to this degree is evaluated by Horner's rule (fewer passes)
 
 
 @dataclass(frozen=True)
@@ -264,8 +265,12 @@ class Surrogate:
     def n_outputs(self) -> int:
         raise NotImplementedError
 
+    float32_ready: ClassVar[bool] = False  # predicts float32 rows in float32 (else in float64)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
+        if not (self.float32_ready and X.dtype == np.float32):
+            X = X.astype(np.float64, copy=False)
         if X.ndim != 2 or X.shape[1] != self.n_arguments:
             raise InvalidArgument(
                 f"predict expects X of shape (n, {self.n_arguments}), one column per argument the "
@@ -384,6 +389,7 @@ def _least_squares_hats(x, Y, lo, hi, points) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class PolySurrogate(Surrogate):
     kind: ClassVar[str] = "poly"
+    float32_ready: ClassVar[bool] = True
 
     coefficients: np.ndarray  # (degree + 1, m) Chebyshev coefficients on [lo, hi] mapped to [-1, 1]
 
@@ -393,13 +399,41 @@ class PolySurrogate(Surrogate):
 
     @cached_property
     def _to_unit(self) -> tuple[float, float]:
-        centre, half_width = (self.lo[0] + self.hi[0]) / 2, (self.hi[0] - self.lo[0]) / 2
+        # Python floats: NumPy then keeps float32 rows in float32
+        centre, half_width = float(self.lo[0] + self.hi[0]) / 2, float(self.hi[0] - self.lo[0]) / 2
         return centre, (1.0 / half_width if half_width > 0 else 0.0)
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return _blockwise(self._predict_block, X, self.n_outputs)
 
+    @cached_property
+    def _power_columns(self) -> list[list[float]] | None:
+        """Power-basis coefficients (highest first) per output, for Horner's rule on low degrees;
+        None above :data:`HORNER_MAX_DEGREE`, where Clenshaw's recurrence stays better conditioned."""
+        if len(self.coefficients) - 1 > HORNER_MAX_DEGREE:
+            return None
+        return [np.polynomial.chebyshev.cheb2poly(c)[::-1].tolist() for c in self.coefficients.T]
+
     def _predict_block(self, X: np.ndarray, out: np.ndarray) -> None:
+        if self._power_columns is not None:
+            self._horner_block(X, out)
+        else:
+            self._clenshaw_block(X, out)
+
+    def _horner_block(self, X: np.ndarray, out: np.ndarray) -> None:
+        """Horner's rule on the mapped argument: two passes per degree, one output at a time."""
+        centre, scale = self._to_unit
+        t = X[:, 0] - centre
+        t *= scale
+        value = np.empty_like(t)
+        for j, column in enumerate(self._power_columns):
+            value.fill(column[0])
+            for c in column[1:]:
+                value *= t
+                value += c
+            out[:, j] = value
+
+    def _clenshaw_block(self, X: np.ndarray, out: np.ndarray) -> None:
         """Clenshaw's recurrence, as ``chebval`` runs it, with in-place updates of three buffers."""
         centre, scale = self._to_unit
         t = X[:, :1] - centre
@@ -531,7 +565,7 @@ _BLOCK_ROWS = 8192  # rows predicted together: temporaries stay in cache, and sm
 
 
 def _blockwise(predict_block, X: np.ndarray, n_outputs: int) -> np.ndarray:
-    out = np.empty((len(X), n_outputs))
+    out = np.empty((len(X), n_outputs), dtype=X.dtype)
     for at in range(0, len(X), _BLOCK_ROWS):
         predict_block(X[at : at + _BLOCK_ROWS], out[at : at + _BLOCK_ROWS])
     return out
