@@ -312,3 +312,21 @@ def test_fit_records_its_time_and_the_observed_finite_range(kind):
     assert s.fit_seconds > 0 and s.kind == kind and s.n_arguments == X.shape[1]
     np.testing.assert_array_equal(s.lo, X.min(axis=0))
     np.testing.assert_array_equal(s.hi, X.max(axis=0))
+
+
+@pytest.mark.parametrize("degree", [2, 8, 12])
+def test_poly_predictions_match_chebval_whichever_rule_evaluates_them(degree):
+    """Low degrees run Horner's rule on power coefficients, high ones Clenshaw's recurrence."""
+    x = np.linspace(-3.0, 2.0, 257)
+    fitted = fit("poly", Samples(x[:, None], np.tanh(x)[:, None]), options={"degree": degree})
+    unit = (x - (x.min() + x.max()) / 2) / ((x.max() - x.min()) / 2)
+    expected = np.polynomial.chebyshev.chebval(unit, fitted.coefficients[:, 0])
+    np.testing.assert_allclose(fitted.predict(x[:, None])[:, 0], expected, rtol=0, atol=1e-12)
+
+
+def test_poly_predicts_float32_rows_in_float32_and_other_kinds_in_float64():
+    x = np.linspace(0.0, 1.0, 200)
+    samples = Samples(x[:, None], np.exp(x)[:, None])
+    rows = x[:, None].astype(np.float32)
+    assert fit("poly", samples, options={"degree": 6}).predict(rows).dtype == np.float32
+    assert fit("table", samples, options={"points": 32}).predict(rows).dtype == np.float64
