@@ -228,3 +228,8 @@ def read_view(x):
     y = x * 2.0
     head = y[:2]  # a view only read
     return head + 1.0
+
+
+def example_inputs():
+    """Inputs for the command line (``--inputs precision_kernels:example_inputs``)."""
+    return [(np.linspace(0.0, 1.0, 16) + k,) for k in range(3)]

@@ -201,3 +201,20 @@ def centred(x):
 
 def uses_centred(x):
     return centred(x) * 2.0
+
+
+def library_like(x):
+    """Stands for a library function approxify would not offer by itself."""
+    return np.sqrt(x) * np.exp(-x)
+
+
+class Library:
+    def curve(self, x):
+        return np.sin(x) + x * x
+
+
+LIBRARY = Library()
+
+
+def uses_named(x):
+    return library_like(x) + LIBRARY.curve(x)

@@ -46,3 +46,17 @@ def test_errors_are_one_line_with_exit_code_2(capsys):
 def test_unknown_command_is_rejected():
     with pytest.raises(SystemExit):
         main(["frobnicate"])
+
+
+def test_sites_with_inputs_profiles_precision_sites(capsys):
+    code = main(["sites", "precision_kernels:plain_assign", "--inputs",
+                 "precision_kernels:example_inputs", "--family", "precision"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "precision_kernels.plain_assign/var:y  [precision]" in out
+
+
+def test_inputs_function_needing_arguments_is_a_clear_error(capsys):
+    code = main(["sites", "precision_kernels:plain_assign", "--inputs",
+                 "precision_kernels:plain_assign"])
+    assert code == 2 and "needs arguments (x)" in capsys.readouterr().err

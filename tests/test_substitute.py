@@ -570,3 +570,19 @@ def test_a_call_whose_results_depend_on_other_elements_is_not_element_wise():
                 if s.id.endswith("call:centred")]
     assert found.knob.choices == ()
     assert "not element-wise" in found.facts["reason"]
+
+
+def test_functions_named_with_calls_become_sites_and_must_be_named_again_to_apply():
+    curve = site(K.uses_named, "LIBRARY.curve")
+    plain = {s.id for s in ax.sites(K.uses_named, families=["substitute"], example_inputs=UNIT)}
+    assert curve not in plain  # a method of some object: not offered by default
+    named = {s.id: s for s in ax.sites(K.uses_named, families=["substitute"], example_inputs=UNIT,
+                                       calls=[K.LIBRARY.curve])}
+    assert named[curve].knob.choices and named[curve].facts["kind"] == "named"
+    config = {curve: ax.Substitute("poly", degree=8)}
+    variant = ax.apply(K.uses_named, config, example_inputs=UNIT, calls=[K.LIBRARY.curve])
+    np.testing.assert_allclose(variant(GRID), K.uses_named(GRID), rtol=1e-6, atol=1e-9)
+    with pytest.raises(UnknownSite, match="calls="):
+        ax.apply(K.uses_named, config, example_inputs=UNIT)
+    with pytest.raises(ax.InvalidArgumentType, match="calls="):
+        ax.sites(K.uses_named, calls=[3])

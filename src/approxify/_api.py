@@ -29,13 +29,16 @@ def sites(
     select: str | Iterable[str] | None = None,
     modules: Iterable[str] = (),
     example_inputs: Sequence[Any] | None = None,
+    calls: Iterable[Any] = (),
 ) -> list[Site]:
     """Every approximation site in ``fn`` and the user functions it calls.
 
     ``families`` keeps some families (``["perforate"]``); ``select`` keeps ids matching site ids
     or glob patterns (``"mc.*/for#*"``); ``modules`` names extra modules whose functions count as
     user code (the target's own module always does). ``example_inputs`` (a few inputs) are run
-    to find the sites that need a profile: float variables and arrays (``precision``).
+    to find the sites that need a profile: float variables and arrays (``precision``), and
+    traced calls (``substitute``). ``calls`` names further functions whose calls may be
+    substituted (a library function, say), besides user functions, ufuncs and ``math``.
     """
     wanted = [families] if isinstance(families, str) else families
     for family, count in (("precision", 3), ("substitute", 20)):
@@ -44,34 +47,36 @@ def sites(
                 f"{family} sites are found by running the program: pass example_inputs= with a "
                 f"few inputs, e.g. ax.sites(fn, families=[{family!r}], example_inputs=inputs[:{count}])."
             )
-    target = Target(fn, modules=modules, example_inputs=example_inputs, families=wanted)
+    target = Target(fn, modules=modules, example_inputs=example_inputs, families=wanted, calls=calls)
     if wanted is not None and "precision" in wanted:
         target.require_float_sites()
     return target.select(families=families, select=select)
 
 
 def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (),
-          example_inputs: Sequence[Any] | None = None) -> Any:
+          example_inputs: Sequence[Any] | None = None, calls: Iterable[Any] = ()) -> Any:
     """The variant of ``fn`` for ``config`` as a new function; ``fn`` and its globals are untouched.
 
-    ``example_inputs``: inputs whose traced calls ``Substitute`` surrogates are fitted on.
+    ``example_inputs``: inputs whose traced calls ``Substitute`` surrogates are fitted on;
+    ``calls``: the functions named as substitutable when the sites were listed.
     """
-    return _target_for(fn, config, modules, example_inputs).build(config)
+    return _target_for(fn, modules, example_inputs, calls).build(config)
 
 
 def source(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (),
-           example_inputs: Sequence[Any] | None = None) -> str:
+           example_inputs: Sequence[Any] | None = None, calls: Iterable[Any] = ()) -> str:
     """The approximated source of ``fn`` (and its callees) for ``config``, as a standalone module."""
     from .report.export import export_source
 
-    return export_source(_target_for(fn, config, modules, example_inputs), config)
+    return export_source(_target_for(fn, modules, example_inputs, calls), config)
 
 
-def _target_for(fn: Any, config: Any, modules: Iterable[str], example_inputs: Any) -> Target:
+def _target_for(fn: Any, modules: Iterable[str], example_inputs: Any, calls: Iterable[Any]) -> Target:
     """The target, traced on ``example_inputs`` when given (only what the config needs)."""
     if example_inputs is None:
-        return Target(fn, modules=modules)
-    return Target(fn, modules=modules, example_inputs=example_inputs, families=["substitute"])
+        return Target(fn, modules=modules, calls=calls)
+    return Target(fn, modules=modules, example_inputs=example_inputs, families=["substitute"],
+                  calls=calls)
 
 
 def evaluate(
@@ -85,6 +90,7 @@ def evaluate(
     timeout: float | None = None,
     modules: Iterable[str] = (),
     example_inputs: Sequence[Any] | None = None,
+    calls: Iterable[Any] = (),
 ) -> Evaluation:
     """Losses of ``config``'s variant on every input, its failures, and its speedup over ``fn``.
 
@@ -93,7 +99,7 @@ def evaluate(
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
-    target = _target_for(fn, config, modules, example_inputs)
+    target = _target_for(fn, modules, example_inputs, calls)
     items = check_inputs(inputs)
     metric = get_quality(quality)
     cost = check_cost(cost)

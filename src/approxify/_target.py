@@ -7,14 +7,31 @@ the tuner, results) sees only sites, configs and callables.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .config import Setting, check_config
-from .errors import InvalidArgument, InvalidConfig, UnknownSite
+from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite
 from .measure.inputs import check_inputs
 from .sites import Site, index_sites, select_sites, unknown_site_message
 from .targets.python import PythonProgram, lift
 from .transforms import transforms_for
+
+
+def check_calls(calls: Any) -> tuple[Any, ...]:
+    """``calls=``: functions whose calls may be substituted, besides those found by default."""
+    if callable(calls):
+        calls = [calls]
+    try:
+        found = tuple(calls)
+    except TypeError:
+        raise InvalidArgumentType(
+            f"calls= expects a list of functions (e.g. calls=[scipy.special.jv]), got {calls!r}."
+        ) from None
+    for fn in found:
+        if not callable(fn):
+            raise InvalidArgumentType(f"calls= expects functions, got {fn!r} among them.")
+    return found
 
 
 class Target:
@@ -22,10 +39,11 @@ class Target:
 
     def __init__(self, obj: Any, *, modules: Iterable[str] = (),
                  example_inputs: Sequence[Any] | None = None,
-                 families: Iterable[str] | None = None) -> None:
+                 families: Iterable[str] | None = None, calls: Iterable[Any] = ()) -> None:
         self.obj = obj
         self.kind = "python"
-        self.program: PythonProgram = lift(obj, modules=modules)
+        self.calls = check_calls(calls)
+        self.program: PythonProgram = replace(lift(obj, modules=modules), named_calls=self.calls)
         self.modules = tuple(modules)
         self._transforms = transforms_for(self.kind)
         self._discover()
@@ -90,7 +108,10 @@ class Target:
         for site_id, setting in checked.items():
             site = self.site_index.get(site_id) or self._resolve(site_id)
             if site is None:
-                raise UnknownSite(unknown_site_message(site_id, self.sites))
+                hint = (" A call to a function named with calls= is a site only when the same "
+                        "calls= is given again (ax.apply(..., calls=[...]), ax.load(path, calls=[...]))."
+                        if "/call:" in site_id else "")
+                raise UnknownSite(unknown_site_message(site_id, self.sites) + hint)
             if setting.family != site.family:
                 example = site.knob.choices[0] if site.knob.choices else site.knob.exact
                 raise InvalidConfig(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Sequence
@@ -43,7 +44,20 @@ def _resolve(reference: str, *, what: str) -> Any:
 
 def _inputs(reference: str) -> Any:
     value = _resolve(reference, what="--inputs")
-    return value() if callable(value) else value
+    if not callable(value):
+        return value
+    required = [p.name for p in inspect.signature(value).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if required:
+        raise InvalidArgument(
+            f"--inputs {reference} needs arguments ({', '.join(required)}); name a list of inputs "
+            "or a function that takes none (e.g. one that calls it with the count you want)."
+        )
+    return value()
+
+
+def _calls(references: list[str]) -> list[Any]:
+    return [_resolve(r, what="--call") for r in references]
 
 
 def cmd_sites(args: argparse.Namespace) -> int:
@@ -51,7 +65,8 @@ def cmd_sites(args: argparse.Namespace) -> int:
 
     examples = _inputs(args.inputs)[: args.examples] if args.inputs else None
     found = sites(_resolve(args.target, what="target"), families=args.family or None,
-                  select=args.select or None, modules=args.module, example_inputs=examples)
+                  select=args.select or None, modules=args.module, example_inputs=examples,
+                  calls=_calls(args.call))
     for site in found:
         print(site)
     if not found:
@@ -70,6 +85,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         budget=Budget(trials=args.trials, seconds=args.seconds), storage=args.storage,
         holdout=args.holdout, seed=args.seed, modules=args.module, progress=not args.quiet,
         loss_cap=args.loss_cap, strategy=args.strategy, grouping=args.grouping,
+        calls=_calls(args.call),
     )
     print(result.summary())
     if args.out:
@@ -112,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--select", action="append", help="site id or glob pattern (repeatable)")
         p.add_argument("--module", action="append", default=[],
                        help="extra module whose functions count as user code (repeatable)")
+        p.add_argument("--call", action="append", default=[],
+                       help="module:function whose calls may be substituted (repeatable)")
 
     p = commands.add_parser("sites", help="list the approximation sites of a function")
     p.add_argument("target", help="module:function")

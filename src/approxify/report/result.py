@@ -89,6 +89,7 @@ class Result:
     fits: dict[str, Any] = field(default_factory=dict)  # fitted surrogates of the certified configs (JSON)
     _target_obj: Any = field(default=None, repr=False, compare=False)
     _modules: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    _calls: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     # -- the approximated program ------------------------------------------------------------
     def program(self, config: dict[str, Setting] | None = None) -> Callable[..., Any]:
@@ -108,7 +109,7 @@ class Result:
 
         obj = self._target_obj if self._target_obj is not None else _import(self.reference)
         self._target_obj = obj
-        target = Target(obj, modules=self._modules)
+        target = Target(obj, modules=self._modules, calls=self._calls)
         target.program.fits.update({k: Fitted.from_dict(v) for k, v in self.fits.items()})
         return target
 
@@ -139,7 +140,7 @@ class Result:
         return path
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, target: Any = None) -> Result:
+    def from_dict(cls, data: dict[str, Any], *, target: Any = None, calls: Any = ()) -> Result:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InvalidArgument(
                 f"not an approxify result (expected format {FORMAT!r}, got "
@@ -164,6 +165,7 @@ class Result:
             fits=data.get("fits", {}),
             _target_obj=target,
             _modules=tuple(data.get("modules", ())),
+            _calls=tuple(calls),
         )
 
     def summary(self) -> str:
@@ -172,8 +174,10 @@ class Result:
         return summary_text(self)
 
 
-def load(path: str | Path, *, target: Any = None) -> Result:
-    """Load a saved result. ``target``: the function, when it cannot be imported by reference."""
+def load(path: str | Path, *, target: Any = None, calls: Any = ()) -> Result:
+    """Load a saved result. ``target``: the function, when it cannot be imported by reference;
+    ``calls``: the functions named with ``calls=`` when tuning (they are not saved: functions
+    are not JSON)."""
     path = Path(path)
     if not path.is_file():
         raise InvalidArgument(f"load({str(path)!r}): no such file; pass the path result.save() wrote.")
@@ -181,7 +185,7 @@ def load(path: str | Path, *, target: Any = None) -> Result:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"load({str(path)!r}): not JSON ({exc}).") from None
-    return Result.from_dict(data, target=target)
+    return Result.from_dict(data, target=target, calls=calls)
 
 
 def _import(reference: str) -> Any:

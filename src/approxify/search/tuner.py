@@ -70,6 +70,7 @@ def approximate(
     timeout: float | None = None,
     max_certify: int = 8,
     modules: Iterable[str] = (),
+    calls: Iterable[Any] = (),
     loss_cap: float | None = None,
     strategy: str = "tpe",
     grouping: str = "flow",
@@ -81,7 +82,8 @@ def approximate(
     exact program runs on every input) before any tuning starts.
 
     ``families`` defaults to perforation and precision; substitution is asked for by name
-    (``families=["substitute"]`` or with the others), as fitting surrogates costs seconds each.
+    (``families=["substitute"]`` or with the others), as fitting surrogates costs seconds each;
+    ``calls`` names further functions whose calls may be substituted (see ``ax.sites``).
     ``strategy``: ``"tpe"`` (sensitivity pass, then Optuna's TPE) or ``"delta"`` (delta debugging
     for a maximal set of sites to lower, then only the lowerings that pay; see
     :mod:`approxify.search.delta`). ``grouping="flow"`` tunes float variables linked by data
@@ -90,7 +92,7 @@ def approximate(
     certificate then speaks of the capped losses and says so.
     """
     started = time.perf_counter()
-    target = Target(fn, modules=modules)
+    target = Target(fn, modules=modules, calls=calls)
     items = check_inputs(inputs)
     bound = check_probability("bound", bound, example="0.05")
     metric = with_cap(get_quality(quality), loss_cap, bound=bound)
@@ -138,6 +140,7 @@ def approximate(
         "inputs": len(items), "tuning": len(tuning_idx), "heldout": len(heldout_idx),
         "sites": [s.id for s in sites], "cost": cost if isinstance(cost, str) else "callable",
         "repeats": repeats, "storage": storage, "strategy": strategy, "grouping": grouping,
+        "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls],
     }
     name = study_name or _study_name(target, settings)
     settings["study_name"] = name
@@ -180,6 +183,7 @@ def approximate(
         fits=saved_fits(target, [best, *front]),
         _target_obj=fn,
         _modules=tuple(modules),
+        _calls=target.calls,
     )
 
 

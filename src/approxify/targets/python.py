@@ -60,6 +60,7 @@ class PythonProgram:
     observations: Mapping[str, Any] = field(default_factory=dict)  # family -> what example runs saw
     fits: dict[Any, Any] = field(default_factory=dict, compare=False)  # fitted surrogates, shared by rewrites
     constants: Mapping[str, Any] = field(default_factory=dict)  # extra names rewritten code uses
+    named_calls: tuple[Any, ...] = ()  # functions the user named as substitutable (calls=)
 
     def with_tree(self, key: str, tree: ast.FunctionDef) -> PythonProgram:
         functions = dict(self.functions)

@@ -3,7 +3,7 @@
 A call is a candidate when its callee is a user function of the program, a NumPy ufunc (``np.exp``,
 ``scipy.special.erf``…), an element-wise function of ``math``, an element-wise method of a
 ``scipy.stats`` distribution (``norm.cdf``), or a function the user gave alternatives for
-(``ax.alternatives``). To offer any other library call, wrap it in a function of your own. Site ids are ``module.function/call:name`` (``name`` as
+(``ax.alternatives``), or any function the user names with ``calls=[...]``. Site ids are ``module.function/call:name`` (``name`` as
 written, e.g. ``np.exp``), numbered ``#2``, ``#3``… in source order when a name repeats.
 """
 
@@ -40,9 +40,11 @@ class CallSite:
     kind: str  # "user" | "ufunc" | "math"
 
 
-def callee_kind(obj: Any, node: ast.Call, lifted: LiftedFunction) -> str | None:
+def callee_kind(obj: Any, node: ast.Call, lifted: LiftedFunction, named: tuple = ()) -> str | None:
     if isinstance(node.func, ast.Name) and node.func.id in lifted.callees:
         return "user"
+    if any(obj is fn or _same_method(obj, fn) for fn in named):
+        return "named"
     if getattr(obj, ALTERNATIVES, None) or getattr(obj, SIDE_EFFECTS, False):
         return "user"
     if isinstance(obj, np.ufunc) and obj.nout == 1 and obj.nin in (1, 2):
@@ -65,8 +67,15 @@ def _distribution_method(obj: Any) -> bool:
             and type(owner).__module__.startswith("scipy.stats"))
 
 
-def call_sites(lifted: LiftedFunction) -> list[CallSite]:
-    """Candidate calls of one function, in source order (pre-order: outer calls first)."""
+def _same_method(a: Any, b: Any) -> bool:
+    """Bound methods are made afresh on each attribute access: compare what they bind."""
+    return (getattr(a, "__self__", None) is not None and getattr(a, "__self__", None) is getattr(b, "__self__", 0)
+            and getattr(a, "__func__", None) is getattr(b, "__func__", 1))
+
+
+def call_sites(lifted: LiftedFunction, named: tuple = ()) -> list[CallSite]:
+    """Candidate calls of one function, in source order (pre-order: outer calls first);
+    ``named``: further functions the user named as substitutable (``calls=``)."""
     namespace = dict(lifted.func.__globals__)
     namespace.update(_closure_values(lifted))
     found = []
@@ -76,7 +85,7 @@ def call_sites(lifted: LiftedFunction) -> list[CallSite]:
         obj = resolve(node.func, namespace)
         if numba_dispatcher(obj):
             obj = obj.py_func
-        kind = callee_kind(obj, node, lifted)
+        kind = callee_kind(obj, node, lifted, named)
         if kind is not None:
             found.append((ast.unparse(node.func), node, obj, kind))
     counts: dict[str, int] = {}

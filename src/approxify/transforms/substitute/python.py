@@ -50,7 +50,7 @@ class PythonSubstitution:
             return []  # found by tracing only: sites(fn, example_inputs=...)
         sites = []
         for lifted in program.functions.values():
-            for call in call_sites(lifted):
+            for call in call_sites(lifted, program.named_calls):
                 sites.append(_site(lifted, call, traces.of(call.id)))
         return sites
 
@@ -59,7 +59,7 @@ class PythonSubstitution:
         key = site.rpartition("/call:")[0]
         if key not in program.functions:
             return None
-        for call in call_sites(program.functions[key]):
+        for call in call_sites(program.functions[key], program.named_calls):
             if call.id == site:
                 return _site(program.functions[key], call, None, traced=False)
         return None
@@ -68,7 +68,7 @@ class PythonSubstitution:
         chosen = {site: s for site, s in settings.items() if isinstance(s, Substitute) and not s.is_exact}
         constants: dict[str, Any] = {}
         for key, lifted in program.functions.items():
-            calls = {call.id: call for call in call_sites(lifted) if call.id in chosen}
+            calls = {call.id: call for call in call_sites(lifted, program.named_calls) if call.id in chosen}
             if not calls:
                 continue
             tree = copy.deepcopy(lifted.tree)

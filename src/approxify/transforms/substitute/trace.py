@@ -193,7 +193,7 @@ def traced(program: PythonProgram) -> PythonProgram:
     functions = dict(program.functions)
     for key, lifted in program.functions.items():
         tree = copy.deepcopy(lifted.tree)
-        original = {id(s.node): s.id for s in call_sites(lifted)}
+        original = {id(s.node): s.id for s in call_sites(lifted, program.named_calls)}
         # the copy has new nodes: pair them with the originals by walking both in step
         ids = {id(new): original[id(old)] for old, new in zip(ast.walk(lifted.tree), ast.walk(tree))
                if id(old) in original}
