@@ -404,3 +404,22 @@ def test_time_pair_can_time_a_function_against_itself():
 
     timing = time_pair(f, f, InputSet([100, 200]), [0, 1], repeats=3)
     assert len(timing.ratios) == 3 and all(r > 0 for r in timing.ratios)
+
+
+def test_a_variants_floating_point_warnings_are_data_not_terminal_noise():
+    import warnings
+
+    from approxify.measure.quality import get_quality
+    from approxify.measure.runner import Reference
+
+    def exact(x):
+        return np.array([x])
+
+    def overflowing(x):
+        return np.array([x]) * np.float64(1e308) * 10.0  # inf, with an overflow warning
+
+    reference = Reference(exact, [1.0, 2.0], get_quality("rel_l2"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        losses, failures = reference.losses(overflowing, [0, 1])
+    assert list(losses) == [1.0, 1.0] and {f.kind for f in failures} == {"nonfinite"}

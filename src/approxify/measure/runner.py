@@ -8,7 +8,9 @@ the user's inputs.
 
 from __future__ import annotations
 
+import contextlib
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,15 @@ from .quality import OutputMismatch, Quality, has_nonfinite_where_exact_finite
 MIN_TIMEOUT = 1.0  # seconds; a variant may take this long on any input before it is a failure
 TIMEOUT_FACTOR = 10.0  # ... or this many times the exact program's time on that input
 COMPILE_ALLOWANCE = 60.0  # extra seconds for a JIT-compiled variant's first call (compilation)
+
+
+@contextlib.contextmanager
+def _quiet_numerics():
+    """A variant's overflow or invalid value is data (its loss says so), not a warning for the
+    user's terminal: NumPy's floating-point warnings are silenced while a variant runs."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ class Reference:
         args, kwargs = self.inputs.fresh(index)
         worst = self.quality.cap  # a failure is the worst loss there is
         try:
-            with deadline(self.timeout(index) + extra):
+            with deadline(self.timeout(index) + extra), _quiet_numerics():
                 output = variant(*args, **kwargs)
         except Timeout as exc:
             return worst, ("timeout", str(exc))
