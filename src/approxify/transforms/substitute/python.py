@@ -68,13 +68,13 @@ class PythonSubstitution:
         chosen = {site: s for site, s in settings.items() if isinstance(s, Substitute) and not s.is_exact}
         constants: dict[str, Any] = {}
         for key, lifted in program.functions.items():
-            calls = {call.id: call for call in call_sites(lifted, program.named_calls) if call.id in chosen}
+            calls = {id(c.node): c for c in call_sites(lifted, program.named_calls) if c.id in chosen}
             if not calls:
                 continue
             tree = copy.deepcopy(lifted.tree)
             replacements = {}
-            for new, old in zip(ast.walk(tree), ast.walk(lifted.tree)):
-                call = next((c for c in calls.values() if c.node is old), None)
+            for new, old in zip(ast.walk(tree), ast.walk(lifted.tree)):  # the copy's nodes, in step
+                call = calls.get(id(old))
                 if call is not None:
                     name = f"_ax_sub_{len(program.constants) + len(constants)}"
                     constants[name] = _replacement(program, call, chosen[call.id])
