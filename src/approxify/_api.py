@@ -15,6 +15,7 @@ from .measure.quality import get_quality
 from .measure.runner import Reference
 from .report.result import load
 from .search.tuner import approximate
+from .targets.torch import is_torch_module
 from .transforms.substitute.runtime import guard_counts
 from .sites import Site
 from .stats import certify
@@ -42,7 +43,7 @@ def sites(
     """
     wanted = [families] if isinstance(families, str) else families
     for family, count in (("precision", 3), ("substitute", 20)):
-        if example_inputs is None and wanted is not None and family in wanted:
+        if example_inputs is None and wanted is not None and family in wanted and not is_torch_module(fn):
             raise InvalidArgument(
                 f"{family} sites are found by running the program: pass example_inputs= with a "
                 f"few inputs, e.g. ax.sites(fn, families=[{family!r}], example_inputs=inputs[:{count}])."
@@ -100,6 +101,7 @@ def evaluate(
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
     target = _target_for(fn, modules, example_inputs, calls)
+    target.require_measurable()
     items = check_inputs(inputs)
     metric = get_quality(quality)
     cost = check_cost(cost)

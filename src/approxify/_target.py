@@ -11,10 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from .config import Setting, check_config
-from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite
+from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite, UnsupportedTarget
 from .measure.inputs import check_inputs
 from .sites import Site, index_sites, select_sites, unknown_site_message
 from .targets.python import PythonProgram, lift
+from .targets.torch import is_torch_module, lift_model
 from .transforms import transforms_for
 
 
@@ -41,9 +42,13 @@ class Target:
                  example_inputs: Sequence[Any] | None = None,
                  families: Iterable[str] | None = None, calls: Iterable[Any] = ()) -> None:
         self.obj = obj
-        self.kind = "python"
         self.calls = check_calls(calls)
-        self.program: PythonProgram = replace(lift(obj, modules=modules), named_calls=self.calls)
+        if is_torch_module(obj):
+            self.kind = "torch"
+            self.program: Any = lift_model(obj)
+        else:
+            self.kind = "python"
+            self.program = replace(lift(obj, modules=modules), named_calls=self.calls)
         self.modules = tuple(modules)
         self._transforms = transforms_for(self.kind)
         self._discover()
@@ -68,6 +73,15 @@ class Target:
             self.program = self.program.with_observations(transform.family, data)
         self._discover()
 
+    def require_measurable(self) -> None:
+        """Models can be listed and approximated (sites, apply) but not yet measured or tuned."""
+        if self.kind == "torch":
+            raise UnsupportedTarget(
+                f"{self.name}: measuring and tuning torch models (per-sample losses, batches) is "
+                "not in this version yet; ax.sites(model) and ax.apply(model, config) work, and "
+                "ax.evaluate / ax.approximate on models come with the neural-network work."
+            )
+
     def require_float_sites(self) -> None:
         """Precision was asked for: a profile without float data is an error, not an empty list."""
         if any(s.family == "precision" for s in self.sites):
@@ -90,13 +104,12 @@ class Target:
 
     @property
     def name(self) -> str:
-        return self.program.root
+        return self.program.name
 
     @property
     def reference(self) -> str:
         """``module:qualname``, enough to import the target again when a result is loaded."""
-        func = self.program.functions[self.program.root].func
-        return f"{func.__module__}:{func.__qualname__}"
+        return self.program.reference
 
     def select(self, *, families: Iterable[str] | None = None,
                select: str | Iterable[str] | None = None) -> list[Site]:
@@ -104,8 +117,13 @@ class Target:
 
     def check(self, config: Any) -> dict[str, Setting]:
         """A validated config: known site ids, and settings of the site's family."""
-        checked = check_config(config)
-        for site_id, setting in checked.items():
+        checked: dict[str, Setting] = {}
+        for site_id, setting in check_config(config).items():
+            if site_id not in self.site_index and f"{site_id}/{setting.family}" in self.site_index:
+                site_id = f"{site_id}/{setting.family}"  # a model's layer named by its path alone
+            if site_id in checked:
+                raise InvalidConfig(f"config names site {site_id!r} twice; give it one setting.")
+            checked[site_id] = setting
             site = self.site_index.get(site_id) or self._resolve(site_id)
             if site is None:
                 hint = (" A call to a function named with calls= is a site only when the same "
@@ -129,7 +147,7 @@ class Target:
                 return site
         return None
 
-    def rewrite(self, config: Mapping[str, Setting]) -> PythonProgram:
+    def rewrite(self, config: Mapping[str, Setting]) -> Any:
         checked = self.check(config)
         program = self.program
         for transform in self._transforms:

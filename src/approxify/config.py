@@ -39,16 +39,19 @@ class Setting:
         return {"family": self.family, **dataclasses.asdict(self)}  # type: ignore[call-overload]
 
 
-PERFORATION_POLICIES = ("modulo", "truncate", "random")
+PERFORATION_POLICIES = ("modulo", "truncate", "random", "neurons", "magnitude")
+LOOP_POLICIES = ("modulo", "truncate", "random")  # for loops; "neurons" and "magnitude" prune layers
 
 
 @dataclass(frozen=True)
 class Perforate(Setting):
     """Loop perforation: skip a share ``rate`` of a loop's iterations.
 
-    ``policy``: ``"modulo"`` runs evenly spaced iterations (every k-th when 1/(1-rate) is a whole
-    number), ``"truncate"`` runs the first (1 - rate) part, ``"random"`` a random subset drawn with
-    ``seed``. ``compensate=True`` rescales the loop's contribution to ``acc += ...`` accumulators by
+    ``policy``: for loops, ``"modulo"`` runs evenly spaced iterations (every k-th when 1/(1-rate)
+    is a whole number), ``"truncate"`` runs the first (1 - rate) part, ``"random"`` a random subset
+    drawn with ``seed``; for layers of a model, ``"neurons"`` removes that share of output neurons
+    or channels (smallest weight norm first, the consumer layer shrinking to match) and
+    ``"magnitude"`` zeroes that share of the weights (smallest magnitude first). ``compensate=True`` rescales the loop's contribution to ``acc += ...`` accumulators by
     iterations seen / iterations run, so sums and means stay unbiased.
     """
 
@@ -136,7 +139,7 @@ class Precision(Setting):
         return "exact" if self.is_exact else self.dtype
 
 
-SUBSTITUTE_KINDS = ("exact", "table", "poly", "mlp", "memo", "alternative")
+SUBSTITUTE_KINDS = ("exact", "table", "poly", "mlp", "memo", "alternative", "lowrank")
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ class Substitute(Setting):
     ``kind``: ``"table"`` (linear interpolation over ``points``), ``"poly"`` (Chebyshev fit of
     ``degree``), ``"mlp"`` (a small network with ``hidden`` units, for several arguments),
     ``"memo"`` (arguments rounded to ``cells`` per dimension, results reused), or
-    ``"alternative"`` (the user's cheaper implementation ``name``, see ``ax.alternatives``).
+    ``"alternative"`` (the user's cheaper implementation ``name``, see ``ax.alternatives``); for a
+    model's ``Linear`` layer, ``"lowrank"`` (two thinner layers from a truncated SVD of ``rank``).
     ``guard=True`` checks that the arguments lie in the traced range (widened by ``margin``, a
     share of its width) and calls the exact function otherwise.
     """
@@ -159,6 +163,7 @@ class Substitute(Setting):
     hidden: tuple[int, ...] | None = None
     cells: int | None = None
     name: str | None = None
+    rank: int | None = None
     guard: bool = True
     margin: float = 0.0
 
@@ -168,7 +173,7 @@ class Substitute(Setting):
                 f"Substitute(kind=...) expects one of {', '.join(SUBSTITUTE_KINDS)}, got "
                 f"{self.kind!r}; e.g. Substitute('poly', degree=6)."
             )
-        for option in ("degree", "points", "cells"):
+        for option in ("degree", "points", "cells", "rank"):
             value = getattr(self, option)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InvalidArgument(f"Substitute({option}=...) expects a whole number >= 1, got {value!r}.")
@@ -179,6 +184,8 @@ class Substitute(Setting):
                     f"Substitute(hidden=...) expects layer widths such as (16,) or (32, 16), got {self.hidden!r}."
                 )
             object.__setattr__(self, "hidden", hidden)
+        if self.kind == "lowrank" and self.rank is None:
+            raise InvalidArgument("Substitute('lowrank', rank=...) needs the rank, e.g. rank=32.")
         if self.kind == "alternative" and not self.name:
             raise InvalidArgument("Substitute('alternative', name=...) needs the alternative function's name.")
         if not isinstance(self.guard, bool):
@@ -202,6 +209,7 @@ class Substitute(Setting):
         if self.is_exact:
             return "exact"
         detail = {"table": self.points, "poly": self.degree, "memo": self.cells, "alternative": self.name,
+                  "lowrank": self.rank,
                   "mlp": "x".join(map(str, self.hidden)) if self.hidden else None}[self.kind]
         text = self.kind if detail is None else f"{self.kind} {detail}"
         if not self.guard:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import Setting, describe_config
+from ..errors import UnsupportedTarget
 from ..targets.python import local_names
 from ..transforms.runtime import helper_objects, helper_source, numba_setup_helpers
 
@@ -20,6 +21,11 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
     Module-level names the functions use are imported from the target's own modules, so the file
     behaves like the original module with the approximated functions swapped in.
     """
+    if target.kind == "torch":
+        raise UnsupportedTarget(
+            f"{target.name} is a model: its variant is a module, not source. Build it with "
+            "ax.apply(model, config) (or result.program()) and save it with torch.save."
+        )
     program = target.rewrite(config)
     defined = {f.tree.name for f in program.functions.values()}
     helpers = set(helper_objects(program.helpers)) | set(program.constants)

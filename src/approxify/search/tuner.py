@@ -93,6 +93,7 @@ def approximate(
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules, calls=calls)
+    target.require_measurable()
     items = check_inputs(inputs)
     bound = check_probability("bound", bound, example="0.05")
     metric = with_cap(get_quality(quality), loss_cap, bound=bound)

@@ -67,6 +67,16 @@ class PythonProgram:
         functions[key] = replace(functions[key], tree=tree)
         return replace(self, functions=functions)
 
+    @property
+    def name(self) -> str:
+        return self.root
+
+    @property
+    def reference(self) -> str:
+        """``module:qualname`` of the root function, to import it again when a result is loaded."""
+        func = self.functions[self.root].func
+        return f"{func.__module__}:{func.__qualname__}"
+
     def with_helpers(self, names: Iterable[str]) -> PythonProgram:
         return replace(self, helpers=self.helpers | frozenset(names))
 

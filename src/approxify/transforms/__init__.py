@@ -41,12 +41,26 @@ def register(cls: type) -> type:
     return cls
 
 
+# the order families are applied in, as a compression pipeline does: remove (prune, perforate),
+# then replace (factor, substitute), then lower the precision of what is left
+APPLY_ORDER = ("perforate", "substitute", "precision")
+
+
 def transforms_for(target: str) -> list[Transform]:
     _load_builtin()
-    return [t for (family, tgt), t in sorted(_REGISTRY.items()) if tgt == target]
+    if target == "torch":
+        _load_torch()  # only when a model is given: torch is an optional extra
+    chosen = [t for (family, tgt), t in _REGISTRY.items() if tgt == target]
+    return sorted(chosen, key=lambda t: APPLY_ORDER.index(t.family))
 
 
 def _load_builtin() -> None:
     from .perforate import python as _perforate_python  # noqa: F401  (registers itself)
     from .precision import python as _precision_python  # noqa: F401
     from .substitute import python as _substitute_python  # noqa: F401
+
+
+def _load_torch() -> None:
+    from .perforate import torch as _perforate_torch  # noqa: F401  (registers itself)
+    from .precision import torch as _precision_torch  # noqa: F401
+    from .substitute import torch as _substitute_torch  # noqa: F401

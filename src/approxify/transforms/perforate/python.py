@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 
-from ...config import Perforate, Setting
+from ...config import LOOP_POLICIES, Perforate, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
@@ -43,6 +43,11 @@ class PythonPerforation:
         for site_id, setting in settings.items():
             key, _, index = site_id.rpartition("/for#")
             assert isinstance(setting, Perforate)
+            if setting.policy not in LOOP_POLICIES:
+                raise InvalidConfig(
+                    f"config[{site_id!r}]: policy {setting.policy!r} prunes layers of a model; a "
+                    f"loop takes one of {', '.join(LOOP_POLICIES)}."
+                )
             if not setting.is_exact:
                 by_function.setdefault(key, {})[int(index)] = setting
         helpers: set[str] = set()

@@ -1,0 +1,97 @@
+"""The torch target: a ``torch.nn.Module`` whose layers and blocks are sites, by module path.
+
+Variants are deep copies changed by module surgery (``program.model`` is the user's model and is
+never modified); ``build`` returns the variant in ``eval()`` mode with gradients off. torch is an
+optional extra, imported only when a model is given.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import UnsupportedTarget
+
+TORCH_HINT = "install the torch extra: pip install 'approxify[torch]' (torch==2.13.0)"
+
+
+def is_torch_module(obj: Any) -> bool:
+    """Whether ``obj`` is a ``torch.nn.Module``, checked without importing torch."""
+    return any(f"{c.__module__}.{c.__qualname__}" == "torch.nn.modules.module.Module"
+               for c in type(obj).__mro__)
+
+
+def require_torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise UnsupportedTarget(f"this target needs torch, which cannot be imported; {TORCH_HINT}.") from None
+    return torch
+
+
+@dataclass(frozen=True)
+class TorchProgram:
+    """A model and the variant built so far. Immutable: each transform returns a new program
+    whose ``variant`` is a changed deep copy (``model`` stays the user's, untouched)."""
+
+    model: Any
+    variant: Any = None  # None: nothing changed yet
+
+    @property
+    def name(self) -> str:
+        return type(self.model).__name__
+
+    @property
+    def reference(self) -> str:
+        cls = type(self.model)
+        return f"{cls.__module__}:{cls.__qualname__}"
+
+    @property
+    def current(self) -> Any:
+        """The model as changed so far (read-only use)."""
+        return self.model if self.variant is None else self.variant
+
+    def edited(self) -> Any:
+        """A private copy of the current model, for a transform to change."""
+        return copy.deepcopy(self.current)
+
+    def with_variant(self, variant: Any) -> TorchProgram:
+        return replace(self, variant=variant)
+
+    def source(self) -> str:
+        return repr(self.current)
+
+    def build(self) -> Any:
+        """The variant as a new module in eval mode with gradients off."""
+        model = copy.deepcopy(self.current)
+        model.eval()
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        return model
+
+    jitted = False  # the runner's first-call compile allowance does not apply
+
+
+def lift_model(model: Any) -> TorchProgram:
+    require_torch()
+    return TorchProgram(model)
+
+
+def named_leaves(model: Any) -> Iterator[tuple[str, Any]]:
+    """(path, module) of every module, in registration order, root excluded."""
+    for path, module in model.named_modules():
+        if path:
+            yield path, module
+
+
+def get_module(model: Any, path: str) -> Any:
+    return model.get_submodule(path)
+
+
+def set_module(model: Any, path: str, module: Any) -> None:
+    """Replace the submodule at ``path`` (``model`` is a private copy)."""
+    parent_path, _, name = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    setattr(parent, name, module)

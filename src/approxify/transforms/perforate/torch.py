@@ -1,0 +1,165 @@
+"""Pruning a model's layers: ``Linear`` and convolution layers are ``perforate`` sites.
+
+``Perforate(rate, "neurons")`` removes that share of a layer's output neurons (channels for a
+convolution), those with the smallest weight norm, and shrinks what consumes them: a BatchNorm
+in between and the next layer's inputs. It is offered where the consumer is plain to see: the
+next layer of the same ``nn.Sequential`` after element-wise modules only (activations, dropout,
+batch norm). The result is a smaller dense model. ``Perforate(rate, "magnitude")`` zeroes that
+share of the layer's weights, smallest magnitude first: the model keeps its dense shape, so it
+is smaller only when stored sparse, and no faster with dense kernels; its label says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...config import Perforate, Setting
+from ...errors import InvalidConfig
+from ...sites import Knob, Site
+from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
+from .. import register
+from ..torch_sites import layer_site, path_of
+
+NEURON_RATES = (0.25, 0.5, 0.75)
+MAGNITUDE_RATES = (0.5, 0.75, 0.9)
+ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "ELU", "Mish",
+               "Hardswish", "Dropout", "Identity")
+
+
+@register
+class TorchPruning:
+    family = "perforate"
+    target = "torch"
+
+    def discover(self, program: TorchProgram) -> list[Site]:
+        nn = require_torch().nn
+        sites = []
+        for path, module in named_leaves(program.model):
+            if not isinstance(module, (nn.Linear, nn.Conv2d)):
+                continue
+            chain = coupled(program.model, path)
+            choices = [Perforate(r, "magnitude") for r in MAGNITUDE_RATES]
+            if chain is not None and _outputs(module) >= 4:
+                choices = [Perforate(r, "neurons") for r in NEURON_RATES] + choices
+            sites.append(layer_site(path, module, "perforate", Knob(Perforate(), tuple(choices)),
+                                    consumer=chain[1] if chain else None))
+        return sites
+
+    def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
+        model = program.edited()
+        for site, setting in settings.items():
+            assert isinstance(setting, Perforate)
+            if setting.is_exact:
+                continue
+            path = path_of(site)
+            if setting.policy == "magnitude":
+                zero_smallest(get_module(model, path), setting.rate)
+            elif setting.policy == "neurons":
+                chain = coupled(model, path)
+                if chain is None:
+                    raise InvalidConfig(
+                        f"config[{site!r}]: {path} has no consumer approxify can shrink with it (the "
+                        "next layer of the same nn.Sequential, after element-wise modules only); "
+                        "use policy='magnitude' for this layer."
+                    )
+                prune_neurons(model, path, chain, setting.rate)
+            else:
+                raise InvalidConfig(
+                    f"config[{site!r}]: a layer is pruned with policy 'neurons' or 'magnitude', not "
+                    f"{setting.policy!r} (that is for loops)."
+                )
+        return program.with_variant(model)
+
+
+def _outputs(layer: Any) -> int:
+    return layer.out_features if hasattr(layer, "out_features") else layer.out_channels
+
+
+def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
+    """(batch norms in between, consumer path) when ``path``'s outputs feed exactly the next
+    layer of its ``nn.Sequential`` through element-wise modules; None otherwise."""
+    nn = require_torch().nn
+    parent_path, _, name = path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    if not isinstance(parent, nn.Sequential):
+        return None
+    names = [n for n, _ in parent.named_children()]
+    layer = parent.get_submodule(name)
+    norms = []
+    for following in names[names.index(name) + 1:]:
+        module = parent.get_submodule(following)
+        full = f"{parent_path}.{following}" if parent_path else following
+        kind = type(module).__name__
+        if kind in ELEMENTWISE:
+            continue
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            norms.append(full)
+            continue
+        same = type(module) is type(layer) and (not isinstance(module, nn.Conv2d) or module.groups == 1)
+        return (norms, full) if same else None
+    return None
+
+
+def zero_smallest(layer: Any, rate: float) -> None:
+    torch = require_torch()
+    with torch.no_grad():
+        weight = layer.weight
+        count = int(round(rate * weight.numel()))
+        if count:
+            threshold = weight.abs().flatten().kthvalue(count).values
+            weight[weight.abs() <= threshold] = 0.0
+
+
+def prune_neurons(model: Any, path: str, chain: tuple[list[str], str], rate: float) -> None:
+    """Keep the ``1 - rate`` share of ``path``'s outputs with the largest weight norm."""
+    torch = require_torch()
+    layer = get_module(model, path)
+    outputs = _outputs(layer)
+    keep_count = max(1, int(round(outputs * (1.0 - rate))))
+    norms = layer.weight.detach().flatten(1).norm(dim=1)
+    keep = torch.sort(torch.topk(norms, keep_count).indices).values
+    with torch.no_grad():
+        set_module(model, path, _select_outputs(layer, keep))
+        for norm_path in chain[0]:
+            set_module(model, norm_path, _select_norm(get_module(model, norm_path), keep))
+        set_module(model, chain[1], _select_inputs(get_module(model, chain[1]), keep))
+
+
+def _select_outputs(layer: Any, keep: Any) -> Any:
+    nn = require_torch().nn
+    if isinstance(layer, nn.Linear):
+        new = nn.Linear(layer.in_features, len(keep), bias=layer.bias is not None)
+    else:
+        new = nn.Conv2d(layer.in_channels, len(keep), layer.kernel_size, layer.stride, layer.padding,
+                        layer.dilation, layer.groups, layer.bias is not None, layer.padding_mode)
+    new.weight.copy_(layer.weight[keep])
+    if layer.bias is not None:
+        new.bias.copy_(layer.bias[keep])
+    return new.to(layer.weight.dtype)
+
+
+def _select_inputs(layer: Any, keep: Any) -> Any:
+    nn = require_torch().nn
+    if isinstance(layer, nn.Linear):
+        new = nn.Linear(len(keep), layer.out_features, bias=layer.bias is not None)
+    else:
+        new = nn.Conv2d(len(keep), layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+                        layer.dilation, layer.groups, layer.bias is not None, layer.padding_mode)
+    new.weight.copy_(layer.weight[:, keep])
+    if layer.bias is not None:
+        new.bias.copy_(layer.bias)
+    return new.to(layer.weight.dtype)
+
+
+def _select_norm(norm: Any, keep: Any) -> Any:
+    new = type(norm)(len(keep), eps=norm.eps, momentum=norm.momentum, affine=norm.affine,
+                     track_running_stats=norm.track_running_stats)
+    if norm.affine:
+        new.weight.copy_(norm.weight[keep])
+        new.bias.copy_(norm.bias[keep])
+    if norm.track_running_stats:
+        new.running_mean.copy_(norm.running_mean[keep])
+        new.running_var.copy_(norm.running_var[keep])
+        new.num_batches_tracked.copy_(norm.num_batches_tracked)
+    return new

@@ -1,0 +1,96 @@
+"""Quantization of a model's layers: a ``Linear`` or convolution is a ``precision`` site.
+
+``bfloat16`` and ``float16`` run the layer in that type (its input cast on the way in, its output
+cast back, so neighbours are unchanged); ``int8`` makes a ``Linear`` dynamically quantized (int8
+weights, activations quantized per batch) through :func:`int8_linear`, the one adapter to
+``torch.ao.quantization``. Whether any of it is faster is measured: on CPUs without native
+half-precision arithmetic float16 is slower, and the tuner sees that.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+from ...config import Precision, Setting
+from ...errors import InvalidConfig
+from ...sites import Knob, Site
+from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
+from .. import register
+from ..torch_sites import layer_site, path_of
+
+
+@register
+class TorchPrecision:
+    family = "precision"
+    target = "torch"
+
+    def discover(self, program: TorchProgram) -> list[Site]:
+        nn = require_torch().nn
+        sites = []
+        for path, module in named_leaves(program.model):
+            if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+                dtypes = ("bfloat16", "float16") + (("int8",) if isinstance(module, nn.Linear) else ())
+                sites.append(layer_site(path, module, "precision",
+                                        Knob(Precision(), tuple(Precision(d) for d in dtypes))))
+        return sites
+
+    def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
+        model = program.edited()
+        for site, setting in settings.items():
+            assert isinstance(setting, Precision)
+            if setting.is_exact:
+                continue
+            path = path_of(site)
+            set_module(model, path, lowered(get_module(model, path), setting.dtype, site))
+        return program.with_variant(model)
+
+
+def lowered(layer, dtype: str, site: str):
+    torch = require_torch()
+    if dtype == "int8":
+        if not any(isinstance(m, torch.nn.Linear) for m in layer.modules()):
+            raise InvalidConfig(
+                f"config[{site!r}]: int8 has no kernel for {type(layer).__name__} here (dynamic "
+                "int8 covers Linear layers); use bfloat16 or float16 for this layer."
+            )
+        return int8_linear(layer)
+    if dtype not in ("bfloat16", "float16"):
+        raise InvalidConfig(f"config[{site!r}]: a layer takes bfloat16, float16 or int8, not {dtype}.")
+    return _cast_layer_class()(layer.to(getattr(torch, dtype)), getattr(torch, dtype))
+
+
+def int8_linear(layer):
+    """A copy of ``layer`` with its ``Linear`` layers (itself, or those of a factored layer)
+    dynamically quantized. The deprecated ``torch.ao`` path lives here only, so moving to
+    torchao later changes one function."""
+    import warnings
+
+    torch = require_torch()
+    with warnings.catch_warnings():  # torch.ao announces its own deprecation on every call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(torch.nn.Sequential(layer), {torch.nn.Linear}, dtype=torch.qint8)[0]
+
+
+@functools.cache
+def _cast_layer_class():
+    torch = require_torch()
+
+    class LowPrecision(torch.nn.Module):
+        """Runs ``layer`` in ``dtype``: input cast in, output cast back to the input's type."""
+
+        def __init__(self, layer, dtype):
+            super().__init__()
+            self.layer = layer
+            self.dtype = dtype
+
+        def forward(self, x):
+            return self.layer(x.to(self.dtype)).to(x.dtype)
+
+        def extra_repr(self) -> str:
+            return f"dtype={self.dtype}"
+
+    return LowPrecision

@@ -1,0 +1,80 @@
+"""Distillation of a model's layers: a ``Linear`` replaced by two thinner ones (low rank).
+
+``Substitute("lowrank", rank=r)`` factors the weight by a truncated SVD, ``W ~ (U_r S_r^1/2)
+(S_r^1/2 V_r^T)``: a ``Linear(in, r)`` then a ``Linear(r, out)`` with the original bias. It is
+offered only for ranks that make the layer smaller (``r * (in + out) < in * out``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...config import Setting, Substitute
+from ...errors import InvalidConfig
+from ...sites import Knob, Site
+from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
+from .. import register
+from ..torch_sites import layer_site, path_of
+
+RANK_SHARES = (0.125, 0.25, 0.5)  # of the rank at which the factored layer is as large as the original
+
+
+@register
+class TorchLowRank:
+    family = "substitute"
+    target = "torch"
+
+    def discover(self, program: TorchProgram) -> list[Site]:
+        nn = require_torch().nn
+        sites = []
+        for path, module in named_leaves(program.model):
+            if isinstance(module, nn.Linear):
+                ranks = useful_ranks(module.in_features, module.out_features)
+                if ranks:
+                    choices = tuple(Substitute("lowrank", rank=r) for r in ranks)
+                    sites.append(layer_site(path, module, "substitute", Knob(Substitute(), choices)))
+        return sites
+
+    def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
+        model = program.edited()
+        for site, setting in settings.items():
+            assert isinstance(setting, Substitute)
+            if setting.is_exact:
+                continue
+            path = path_of(site)
+            layer = get_module(model, path)
+            if setting.kind != "lowrank" or not isinstance(layer, require_torch().nn.Linear):
+                raise InvalidConfig(
+                    f"config[{site!r}]: a model's layer is substituted with Substitute('lowrank', "
+                    f"rank=...) on a Linear layer, not {setting.label()!r} on {type(layer).__name__}."
+                )
+            limit = min(layer.in_features, layer.out_features)
+            if not 1 <= setting.rank < limit:
+                raise InvalidConfig(
+                    f"config[{site!r}]: rank {setting.rank} must lie in 1..{limit - 1} for "
+                    f"Linear({layer.in_features}, {layer.out_features})."
+                )
+            set_module(model, path, factored(layer, setting.rank))
+        return program.with_variant(model)
+
+
+def useful_ranks(inputs: int, outputs: int) -> tuple[int, ...]:
+    even = inputs * outputs / (inputs + outputs)  # the rank at which both forms have equal size
+    ranks = sorted({max(1, int(even * share)) for share in RANK_SHARES})
+    return tuple(r for r in ranks if r < min(inputs, outputs) and r * (inputs + outputs) < inputs * outputs)
+
+
+def factored(layer: Any, rank: int) -> Any:
+    torch = require_torch()
+    weight = layer.weight.detach().to(torch.float64)
+    u, s, vh = torch.linalg.svd(weight, full_matrices=False)
+    root = s[:rank].sqrt()
+    first = torch.nn.Linear(layer.in_features, rank, bias=False)
+    second = torch.nn.Linear(rank, layer.out_features, bias=layer.bias is not None)
+    with torch.no_grad():
+        first.weight.copy_((root[:, None] * vh[:rank]).to(layer.weight.dtype))
+        second.weight.copy_((u[:, :rank] * root[None, :]).to(layer.weight.dtype))
+        if layer.bias is not None:
+            second.bias.copy_(layer.bias)
+    return torch.nn.Sequential(first, second)

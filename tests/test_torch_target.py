@@ -1,0 +1,154 @@
+"""Models as targets: layers are sites by module path; variants are new modules built by surgery
+(quantize, prune, factor), and the user's model is never touched."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is an optional extra (pip install 'approxify[torch]')")
+
+import approxify as ax  # noqa: E402
+from approxify.errors import InvalidConfig, UnknownSite, UnsupportedTarget  # noqa: E402
+
+nn = torch.nn
+
+
+def mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 3))
+
+
+X = torch.randn(64, 16)
+
+
+def run(model, x=X):
+    with torch.inference_mode():
+        return model(x)
+
+
+def test_layers_are_sites_of_every_family_by_path():
+    sites = {s.id: s for s in ax.sites(mlp())}
+    assert set(sites) == {f"{p}/{f}" for p in ("0", "2", "4") for f in ("precision", "perforate", "substitute")}
+    assert [c.label() for c in sites["0/precision"].knob.choices] == ["bfloat16", "float16", "int8"]
+    # neurons only where the consumer is plain to see; the last layer has none
+    assert "neurons 50%" in [c.label() for c in sites["2/perforate"].knob.choices]
+    assert all(c.policy == "magnitude" for c in sites["4/perforate"].knob.choices)
+    assert sites["2/perforate"].facts["consumer"] == "4"
+    assert all(c.rank * (32 + 32) < 32 * 32 for c in sites["2/substitute"].knob.choices)
+    assert sites["0/precision"].where == "0" and sites["0/precision"].target == "torch"
+
+
+def test_precision_sites_of_a_model_need_no_example_inputs():
+    assert {s.id for s in ax.sites(mlp(), families=["precision"])} == {"0/precision", "2/precision", "4/precision"}
+
+
+def test_the_exact_config_is_a_copy_with_identical_outputs_and_the_user_model_is_untouched():
+    model = mlp()
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    variant = ax.apply(model, {})
+    assert variant is not model and not variant.training and model.training
+    assert not any(p.requires_grad for p in variant.parameters())
+    model.eval()
+    assert torch.equal(run(variant), run(model))
+    ax.apply(model, {"0": ax.Precision("int8"), "2": ax.Perforate(0.5, "neurons"),
+                     "4": ax.Substitute("lowrank", rank=2)})
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+
+
+def test_bare_paths_name_the_site_of_the_settings_family():
+    variant = ax.apply(mlp(), {"0": ax.Precision("int8"), "2": ax.Perforate(rate=0.5, policy="neurons"),
+                               "4": ax.Substitute("lowrank", rank=2)})
+    assert variant[0]._get_name() == "DynamicQuantizedLinear"
+    assert variant[2].out_features == 16 and isinstance(variant[4], nn.Sequential)
+    assert run(variant).shape == (64, 4)
+
+
+def test_half_precision_layers_cast_in_and_out():
+    model = mlp().eval()
+    for dtype in ("bfloat16", "float16"):
+        variant = ax.apply(model, {"2/precision": ax.Precision(dtype)})
+        assert variant[2].layer.weight.dtype == getattr(torch, dtype)
+        out = run(variant)
+        assert out.dtype == torch.float32
+        torch.testing.assert_close(out, run(model), rtol=0.05, atol=0.05)
+
+
+def test_int8_quantizes_linear_layers_and_refuses_convolutions():
+    model = mlp().eval()
+    variant = ax.apply(model, {"0/precision": ax.Precision("int8")})
+    torch.testing.assert_close(run(variant), run(model), rtol=0.1, atol=0.05)
+    with pytest.raises(InvalidConfig, match=r"int8 has no kernel for Conv2d"):
+        ax.apply(cnn(), {"0/precision": ax.Precision("int8")})
+
+
+def test_pruning_neurons_drops_the_weakest_and_shrinks_the_consumer():
+    model = mlp().eval()
+    with torch.no_grad():  # 16 dead neurons in layer 2: zero rows and bias, relu(0) = 0
+        model[2].weight[::2] = 0.0
+        model[2].bias[::2] = 0.0
+    variant = ax.apply(model, {"2/perforate": ax.Perforate(0.5, "neurons")})
+    assert variant[2].out_features == 16 and variant[4].in_features == 16
+    assert torch.equal(variant[2].weight, model[2].weight[1::2])
+    torch.testing.assert_close(run(variant), run(model), rtol=1e-6, atol=1e-6)
+
+
+def test_pruning_channels_keeps_batch_norm_and_the_next_convolution_consistent():
+    model = cnn().eval()
+    variant = ax.apply(model, {"0/perforate": ax.Perforate(0.5, "neurons")})
+    assert variant[0].out_channels == 4 and variant[1].num_features == 4 and variant[3].in_channels == 4
+    assert run(variant, torch.randn(2, 1, 6, 6)).shape == (2, 3)
+
+
+def test_magnitude_pruning_zeroes_that_share_of_the_weights():
+    variant = ax.apply(mlp(), {"2/perforate": ax.Perforate(0.75, "magnitude")})
+    zeros = (variant[2].weight == 0).float().mean().item()
+    assert zeros == pytest.approx(0.75, abs=0.01)
+    assert variant[2].weight.shape == (32, 32)  # dense shape: smaller only when stored sparse
+
+
+def test_low_rank_is_exact_for_a_weight_of_that_rank():
+    model = mlp().eval()
+    with torch.no_grad():
+        model[2].weight.copy_(torch.randn(32, 3) @ torch.randn(3, 32))
+    variant = ax.apply(model, {"2/substitute": ax.Substitute("lowrank", rank=3)})
+    assert variant[2][0].out_features == 3 and variant[2][1].in_features == 3
+    torch.testing.assert_close(run(variant), run(model), rtol=1e-4, atol=1e-4)
+
+
+def test_layer_configs_that_cannot_apply_say_why():
+    model = mlp()
+    with pytest.raises(InvalidConfig, match=r"4 has no consumer"):
+        ax.apply(model, {"4/perforate": ax.Perforate(0.5, "neurons")})
+    with pytest.raises(InvalidConfig, match=r"'neurons' or 'magnitude', not 'modulo'"):
+        ax.apply(model, {"2/perforate": ax.Perforate(0.5, "modulo")})
+    with pytest.raises(InvalidConfig, match=r"rank 40 must lie in 1\.\.31"):
+        ax.apply(model, {"2/substitute": ax.Substitute("lowrank", rank=40)})
+    with pytest.raises(UnknownSite, match=r"unknown site 'fc9'"):
+        ax.apply(model, {"fc9": ax.Precision("int8")})
+
+
+def test_loops_refuse_layer_policies():
+    import tuning_kernels as tk
+
+    with pytest.raises(InvalidConfig, match=r"prunes layers of a model"):
+        ax.apply(tk.smooth_mean, {"tuning_kernels.smooth_mean/for#0": ax.Perforate(0.5, "neurons")})
+
+
+def test_measuring_models_is_refused_plainly_until_it_lands():
+    with pytest.raises(UnsupportedTarget, match=r"measuring and tuning torch models"):
+        ax.evaluate(mlp(), {}, [X])
+    with pytest.raises(UnsupportedTarget, match=r"measuring and tuning torch models"):
+        ax.approximate(mlp(), [X] * 400, progress=False)
+
+
+def test_a_models_variant_is_a_module_not_source():
+    with pytest.raises(UnsupportedTarget, match=r"torch.save"):
+        ax.source(mlp(), {"0": ax.Precision("int8")})
