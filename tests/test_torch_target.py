@@ -142,11 +142,91 @@ def test_loops_refuse_layer_policies():
         ax.apply(tk.smooth_mean, {"tuning_kernels.smooth_mean/for#0": ax.Perforate(0.5, "neurons")})
 
 
-def test_measuring_models_is_refused_plainly_until_it_lands():
-    with pytest.raises(UnsupportedTarget, match=r"measuring and tuning torch models"):
-        ax.evaluate(mlp(), {}, [X])
-    with pytest.raises(UnsupportedTarget, match=r"measuring and tuning torch models"):
-        ax.approximate(mlp(), [X] * 400, progress=False)
+def trained_classifier() -> tuple[nn.Module, list]:
+    """A small classifier of Gaussian clusters, trained for a second; its batches of inputs."""
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(1)
+    centres = torch.randn(5, 16, generator=generator) * 3
+
+    def batch(n):
+        labels = torch.randint(0, 5, (n,), generator=generator)
+        return centres[labels] + torch.randn(n, 16, generator=generator), labels
+
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 5))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    for _ in range(60):
+        x, y = batch(64)
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model, [batch(32)[0] for _ in range(30)]
+
+
+def test_evaluate_gives_one_loss_per_sample():
+    model, batches = trained_classifier()
+    exact = ax.evaluate(model, {}, batches[:4], quality="mismatch", repeats=1)
+    assert exact.n == 4 * 32 and exact.mean_loss == 0.0 and exact.failure_count == 0
+    pruned = ax.evaluate(model, {"0/perforate": ax.Perforate(0.75, "neurons")}, batches[:4],
+                         quality="rel_l2", repeats=1)
+    assert pruned.n == 128 and 0.0 < pruned.mean_loss < 1.0
+
+
+def test_a_failing_batch_counts_every_sample_as_failed():
+    from approxify.measure.quality import get_quality
+    from approxify.measure.runner import Reference
+
+    model, batches = trained_classifier()
+    exact = ax.apply(model, {})
+    reference = Reference(exact, batches[:3], get_quality("mismatch", per_sample=True))
+    reference.prepare([0, 1, 2])
+
+    def broken(x):
+        raise RuntimeError("boom")
+
+    losses, failures = reference.losses(broken, [0, 1, 2])
+    assert losses.shape == (96,) and (losses == 1.0).all()
+    assert [f.units for f in failures] == [32, 32, 32]
+
+
+def test_per_sample_metrics_compare_rows():
+    from approxify.measure.quality import rows_cosine, rows_rel_l2, top1_disagreement
+
+    exact = torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]])
+    approx = torch.tensor([[0.9, 0.1], [1.0, 0.5], [3.0, 4.0]])
+    assert top1_disagreement(exact, approx).tolist() == [0.0, 1.0, 0.0]
+    rel = rows_rel_l2(exact, approx)
+    assert rel[2] == 0.0 and rel[0] == pytest.approx((0.01 + 0.01) ** 0.5)
+    assert rows_cosine(exact, exact).tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-12)
+    with pytest.raises(ax.InvalidArgument, match="not a metric for models"):
+        ax.evaluate(mlp(), {}, [X], quality="mean_rel")
+
+
+def test_approximate_tunes_a_model_per_sample_and_never_touches_it(tmp_path):
+    model, batches = trained_classifier()
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    def parameters(fn, inputs):  # a deterministic cost: the model's size
+        return float(sum(p.numel() for p in fn.parameters()))
+
+    result = ax.approximate(model, batches, quality="mismatch", bound=0.05, progress=False,
+                            families=["perforate", "substitute"], cost=parameters,
+                            budget=ax.Budget(trials=10))
+    assert model.training and all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    best = result.best
+    assert best.certified and best.certificate.n == 15 * 32  # held-out samples, not batches
+    assert best.speedup > 1.5  # at least a third of the parameters gone
+    assert "n=480 held-out samples" in best.certificate.statement()
+    small = result.program()
+    assert isinstance(small, nn.Module) and not small.training
+    loaded = ax.load(result.save(tmp_path / "r.json"), target=model).program()
+    assert torch.equal(run(loaded, batches[0]), run(small, batches[0]))
+
+
+def test_too_few_held_out_samples_are_refused_in_samples():
+    model, batches = trained_classifier()
+    with pytest.raises(ax.NotEnoughInputs, match=r"held-out samples"):
+        ax.approximate(model, batches[:2], quality="rel_l2", bound=0.01, progress=False)
 
 
 def test_a_models_variant_is_a_module_not_source():

@@ -101,20 +101,20 @@ def evaluate(
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
     target = _target_for(fn, modules, example_inputs, calls)
-    target.require_measurable()
     items = check_inputs(inputs)
-    metric = get_quality(quality)
+    metric = get_quality(quality, per_sample=target.per_sample)
     cost = check_cost(cost)
     variant = target.build(config)
-    reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
+    exact = target.exact()
+    reference = Reference(exact, items, metric, timeout=timeout, name=target.name)
     indices = list(range(len(items)))
     reference.prepare(indices)
     losses, failures = reference.losses(variant, indices, first_call_compiles=target.program.jitted)
     guards = guard_counts(variant)
     limit = sum(reference.timeout(i) or 0.0 for i in indices)
     if callable(cost):
-        speedup, timing = proxy_speedup(cost, fn, variant, items, timeout=limit), None
+        speedup, timing = proxy_speedup(cost, exact, variant, items, timeout=limit), None
     else:
-        timing = time_pair(fn, variant, reference.inputs, indices, repeats=repeats, timeout=limit)
+        timing = time_pair(exact, variant, reference.inputs, indices, repeats=repeats, timeout=limit)
         speedup = timing.speedup
     return Evaluation(losses, tuple(failures), speedup, timing, dict(target.check(config)), guards)

@@ -11,8 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 from .config import Setting, check_config
-from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite, UnsupportedTarget
-from .measure.inputs import check_inputs
+from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite
+from .measure.inputs import check_inputs, split_call
 from .sites import Site, index_sites, select_sites, unknown_site_message
 from .targets.python import PythonProgram, lift
 from .targets.torch import is_torch_module, lift_model
@@ -73,14 +73,23 @@ class Target:
             self.program = self.program.with_observations(transform.family, data)
         self._discover()
 
-    def require_measurable(self) -> None:
-        """Models can be listed and approximated (sites, apply) but not yet measured or tuned."""
-        if self.kind == "torch":
-            raise UnsupportedTarget(
-                f"{self.name}: measuring and tuning torch models (per-sample losses, batches) is "
-                "not in this version yet; ax.sites(model) and ax.apply(model, config) work, and "
-                "ax.evaluate / ax.approximate on models come with the neural-network work."
-            )
+    @property
+    def per_sample(self) -> bool:
+        """Whether losses are per sample of a batch (a model) rather than per call."""
+        return self.kind == "torch"
+
+    def exact(self) -> Callable[..., Any]:
+        """What variants are compared with: the user's function, or for a model a private copy
+        in eval mode (the user's model may be training; it is neither used nor switched)."""
+        return self.obj if self.kind == "python" else self.build({})
+
+    def units_of(self, item: Any) -> int:
+        """Losses one input gives: 1 per call, or a model's batch size."""
+        if not self.per_sample:
+            return 1
+        args, _ = split_call(item)
+        first = args[0] if args else item
+        return int(len(first)) if hasattr(first, "__len__") else 1
 
     def require_float_sites(self) -> None:
         """Precision was asked for: a profile without float data is an error, not an empty list."""

@@ -41,7 +41,8 @@ class Evaluation:
 
     @property
     def failure_count(self) -> int:
-        return len(self.failures)
+        """Losses that are failures: failed inputs, or all the samples of each failed batch."""
+        return sum(f.units for f in self.failures)
 
     def certificate(self, *, bound: float, confidence: float = 0.95, method: str = "auto"):
         """Certify this evaluation's losses (only meaningful on inputs the search never saw)."""

@@ -95,7 +95,13 @@ def copier(value: Any) -> Copier:
     if isinstance(value, Args):
         args_plan, kwargs_plan = copier(value.args), copier(value.kwargs)
         return lambda v: Args(*args_plan(v.args), **kwargs_plan(v.kwargs))
+    if type(value).__module__ == "torch" and type(value).__name__ == "Tensor":
+        return _clone_tensor
     return copy.deepcopy
+
+
+def _clone_tensor(value: Any) -> Any:
+    return value.clone()
 
 
 def fresh_copy(value: Any) -> Any:

@@ -27,14 +27,22 @@ class Quality:
 
     ``binary``: the loss only takes the values 0 and 1, so exact binomial bounds apply.
     ``cap``: losses are capped here (and a failure counts as ``cap``); see :func:`with_cap`.
+    ``per_sample``: the loss is one value per sample of a batch (a model's output, first axis),
+    so the statistical unit is the sample, not the call.
     """
 
     name: str
-    loss: Callable[[Any, Any], float]
+    loss: Callable[[Any, Any], Any]
     binary: bool = False
     cap: float = 1.0
+    per_sample: bool = False
 
-    def __call__(self, exact: Any, approx: Any) -> float:
+    def __call__(self, exact: Any, approx: Any) -> Any:
+        if self.per_sample:
+            values = np.asarray(self.loss(exact, approx), dtype=np.float64).ravel()
+            if np.isnan(values).any() or (values < 0).any():
+                raise ValueError(f"quality {self.name!r} returned {values!r}; losses must be >= 0")
+            return np.minimum(values, self.cap)
         value = float(self.loss(exact, approx))
         if math.isnan(value) or value < 0:
             raise ValueError(f"quality {self.name!r} returned {value!r}; losses must be >= 0")
@@ -57,7 +65,7 @@ def with_cap(quality: Quality, cap: Any, *, bound: float) -> Quality:
         )
     if quality.binary:
         raise InvalidArgument(f"loss_cap= does not apply to the 0/1 metric {quality.name!r}.")
-    return Quality(quality.name, quality.loss, quality.binary, float(cap))
+    return Quality(quality.name, quality.loss, quality.binary, float(cap), quality.per_sample)
 
 
 def as_array(output: Any) -> np.ndarray:
@@ -128,10 +136,18 @@ BUILTIN = {
 }
 
 
-def get_quality(quality: str | Callable[[Any, Any], float] | Quality) -> Quality:
-    """Resolve ``quality=`` (a built-in name, a callable, or a Quality) with a clear error."""
+def get_quality(quality: str | Callable[[Any, Any], float] | Quality, *,
+                per_sample: bool = False) -> Quality:
+    """Resolve ``quality=`` (a built-in name, a callable, or a Quality) with a clear error.
+
+    ``per_sample``: the target is a model, whose outputs are batches: built-in names give one
+    loss per sample (``mismatch`` compares the top-1 class, ``rel_l2`` and ``cosine`` rows), and
+    a function may return one loss per sample too.
+    """
     if isinstance(quality, Quality):
         return quality
+    if per_sample:
+        return _per_sample_quality(quality)
     if isinstance(quality, str):
         if quality not in BUILTIN:
             raise InvalidArgument(
@@ -158,3 +174,61 @@ def has_nonfinite_where_exact_finite(exact: Any, approx: Any) -> bool:
     if e.shape != a.shape:
         return False
     return bool(np.any(~np.isfinite(a) & np.isfinite(e)))
+
+
+# -- per-sample losses for models (one per row of a batch) ---------------------------------------
+
+def _rows(exact: Any, approx: Any) -> tuple[np.ndarray, np.ndarray]:
+    e, a = _pair(exact, approx)
+    if e.ndim == 0:
+        raise OutputMismatch("a model's output must have a batch axis (its first)")
+    return e.reshape(len(e), -1), a.reshape(len(a), -1)
+
+
+def top1_disagreement(exact: Any, approx: Any) -> np.ndarray:
+    """1 where the variant's top-1 class differs from the exact model's, per sample."""
+    e, a = _rows(exact, approx)
+    return (e.argmax(axis=1) != a.argmax(axis=1)).astype(np.float64)
+
+
+def rows_rel_l2(exact: Any, approx: Any) -> np.ndarray:
+    """Relative L2 error of each sample's output row, capped at 1."""
+    e, a = _rows(exact, approx)
+    diff = np.linalg.norm(a - e, axis=1)
+    norm = np.linalg.norm(e, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(norm > 0, diff / norm, np.where(diff > 0, 1.0, 0.0))
+    return np.minimum(rel, 1.0)
+
+
+def rows_cosine(exact: Any, approx: Any) -> np.ndarray:
+    """Cosine distance (1 - cos) of each sample's output row to the exact one, in [0, 1]."""
+    e, a = _rows(exact, approx)
+    norms = np.linalg.norm(e, axis=1) * np.linalg.norm(a, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = np.where(norms > 0, (e * a).sum(axis=1) / norms, np.where((e == a).all(axis=1), 1.0, 0.0))
+    return np.clip(1.0 - cos, 0.0, 1.0)
+
+
+PER_SAMPLE = {
+    "mismatch": Quality("mismatch", top1_disagreement, binary=True, per_sample=True),
+    "rel_l2": Quality("rel_l2", rows_rel_l2, per_sample=True),
+    "cosine": Quality("cosine", rows_cosine, per_sample=True),
+}
+
+
+def _per_sample_quality(quality: Any) -> Quality:
+    if isinstance(quality, str):
+        if quality not in PER_SAMPLE:
+            raise InvalidArgument(
+                f"quality={quality!r} is not a metric for models; they take "
+                f"{', '.join(sorted(PER_SAMPLE))} (one loss per sample), or a function "
+                "loss(exact_batch, approx_batch) -> one loss in [0, 1] per sample."
+            )
+        return PER_SAMPLE[quality]
+    if callable(quality):
+        return Quality(getattr(quality, "__name__", type(quality).__name__), quality, per_sample=True)
+    raise InvalidArgumentType(
+        f"quality= expects a metric name ({', '.join(sorted(PER_SAMPLE))}) or a function for a "
+        f"model; got {type(quality).__name__}."
+    )

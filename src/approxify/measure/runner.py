@@ -41,9 +41,11 @@ class Failure:
     index: int  # position of the input in the list evaluated
     kind: str  # "exception" | "timeout" | "nonfinite" | "mismatch"
     message: str
+    units: int = 1  # losses it stands for: the samples of a failed batch, else 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "kind": self.kind, "message": self.message}
+        data = {"index": self.index, "kind": self.kind, "message": self.message}
+        return data if self.units == 1 else {**data, "units": self.units}
 
 
 class Reference:
@@ -65,6 +67,7 @@ class Reference:
         self._timeout = timeout
         self._outputs: dict[int, Any] = {}
         self._seconds: dict[int, float] = {}
+        self._units: dict[int, int] = {}  # losses per input: 1, or a batch's samples
 
     def exact(self, index: int) -> Any:
         if index not in self._outputs:
@@ -107,28 +110,40 @@ class Reference:
                 f"the exact output of input #{index} with itself; it must accept outputs of "
                 f"{self.name} (type {type(output).__name__})."
             ) from exc
-        if value != 0:
+        if np.any(np.asarray(value) != 0):
             raise QualityError(
                 f"quality {self.quality.name!r} gave {value!r} comparing the exact output of input "
                 f"#{index} with itself; a loss must be 0 for identical outputs."
             )
+        self._units[index] = int(np.size(value))
+
+    def units(self, indices: Sequence[int]) -> int:
+        """How many losses ``indices`` give (samples, for a model)."""
+        self.prepare(indices)
+        return sum(self._units[i] for i in indices)
 
     def losses(
         self, variant: Callable[..., Any], indices: Sequence[int], *, first_call_compiles: bool = False
     ) -> tuple[np.ndarray, list[Failure]]:
-        """Per-input losses of ``variant`` on ``indices`` (failures are loss 1) and the failures.
+        """Losses of ``variant`` on ``indices`` (one per input, or one per sample of each batch
+        for a model; failures are the worst loss) and the failures.
 
         ``first_call_compiles``: the variant compiles itself on its first call (numba), so that
         call gets :data:`COMPILE_ALLOWANCE` more seconds before it counts as a hang.
         """
-        losses = np.empty(len(indices), dtype=np.float64)
+        parts = []
         failures: list[Failure] = []
         for position, index in enumerate(indices):
             extra = COMPILE_ALLOWANCE if first_call_compiles and position == 0 else 0.0
             loss, failure = self._one(variant, index, extra)
-            losses[position] = loss
+            units = self._units[index]
             if failure is not None:
-                failures.append(Failure(index, *failure))
+                failures.append(Failure(index, *failure, units=units))
+                loss = np.full(units, self.quality.cap)
+            parts.append(np.atleast_1d(np.asarray(loss, dtype=np.float64)))
+        if not parts:
+            return np.empty(0), failures
+        losses = np.concatenate(parts)
         return losses, failures
 
     def _one(self, variant: Callable[..., Any], index: int,

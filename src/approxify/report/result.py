@@ -110,7 +110,8 @@ class Result:
         obj = self._target_obj if self._target_obj is not None else _import(self.reference)
         self._target_obj = obj
         target = Target(obj, modules=self._modules, calls=self._calls)
-        target.program.fits.update({k: Fitted.from_dict(v) for k, v in self.fits.items()})
+        if self.fits:
+            target.program.fits.update({k: Fitted.from_dict(v) for k, v in self.fits.items()})
         return target
 
     # -- persistence -------------------------------------------------------------------------

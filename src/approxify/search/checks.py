@@ -60,9 +60,10 @@ def _cap_advice(*, n_heldout: int, bound: float, confidence: float, binary: bool
 
 def check_enough_heldout(
     *, n_heldout: int, n_inputs: int, holdout: Any, bound: float, confidence: float, binary: bool,
-    cap: float = 1.0,
+    cap: float = 1.0, unit: str = "inputs",
 ) -> None:
-    """Refuse a request that cannot succeed: too few held-out inputs for any certificate."""
+    """Refuse a request that cannot succeed: too few held-out inputs (or samples, for a model,
+    whose ``unit`` of loss is the sample) for any certificate."""
     needed = min_samples(bound / cap, confidence=confidence, method=certificate_method(binary),
                          binary=binary)
     if n_heldout >= needed:
@@ -70,8 +71,8 @@ def check_enough_heldout(
     share = n_heldout / n_inputs
     total = math.ceil(needed / share) if isinstance(holdout, float) else n_inputs - n_heldout + needed
     raise NotEnoughInputs(
-        f"{n_heldout} held-out inputs can never certify a mean loss <= {bound} with confidence "
+        f"{n_heldout} held-out {unit} can never certify a mean loss <= {bound} with confidence "
         f"{confidence:.0%}: even if every output were identical, at least {needed} are needed. "
-        f"Pass at least {total} inputs (holdout={holdout!r}), or raise bound= or lower confidence="
+        f"Pass at least {total} {unit} (holdout={holdout!r}), or raise bound= or lower confidence="
         + _cap_advice(n_heldout=n_heldout, bound=bound, confidence=confidence, binary=binary, cap=cap)
     )

@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .._target import Target
 from ..config import Setting
 from ..measure.cost import CostFunction, proxy_speedup, time_pair
 from ..measure.evaluation import Evaluation
-from ..measure.runner import Reference
+from ..errors import InvalidConfig
+from ..measure.runner import Failure, Reference
 from ..transforms.substitute.runtime import guard_counts
 from .groups import expand
 from .space import config_key
@@ -62,12 +65,22 @@ class Measurer:
     def evaluate(self, config: Mapping[str, Setting]) -> Evaluation:
         self.evaluations += 1
         config = self.expand(config)
-        variant = self.target.build(config)
+        try:
+            variant = self.target.build(config)
+        except InvalidConfig as exc:  # settings that cannot combine (a rank the pruning removed)
+            return self._unbuildable(config, str(exc))
         losses, failures = self.reference.losses(variant, self.indices,
                                                   first_call_compiles=self.target.program.jitted)
         guards = guard_counts(variant)  # read before timing runs add to the counts
         speedup, timing = self._speedup(variant)
         return Evaluation(losses, tuple(failures), speedup, timing, dict(config), guards)
+
+    def _unbuildable(self, config: Mapping[str, Setting], message: str) -> Evaluation:
+        """A config whose variant cannot be built is measured as failing on every input."""
+        failures = tuple(Failure(i, "invalid", message, units=self.reference.units([i]))
+                         for i in self.indices)
+        losses = np.full(self.reference.units(self.indices), self.reference.quality.cap)
+        return Evaluation(losses, failures, 0.0, None, dict(config))
 
     def _speedup(self, variant: Callable[..., Any]):
         exact = self.reference.fn

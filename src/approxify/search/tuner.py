@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -93,10 +94,9 @@ def approximate(
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules, calls=calls)
-    target.require_measurable()
     items = check_inputs(inputs)
     bound = check_probability("bound", bound, example="0.05")
-    metric = with_cap(get_quality(quality), loss_cap, bound=bound)
+    metric = with_cap(get_quality(quality, per_sample=target.per_sample), loss_cap, bound=bound)
     confidence = check_probability("confidence", confidence, example="0.95")
     budget = budget if budget is not None else Budget()
     if not isinstance(budget, Budget):
@@ -111,12 +111,14 @@ def approximate(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
     n_heldout = holdout_count(holdout, len(items))
-    check_enough_heldout(n_heldout=n_heldout, n_inputs=len(items), holdout=holdout, bound=bound,
-                         confidence=confidence, binary=metric.binary, cap=metric.cap)
     order = np.random.default_rng(seed).permutation(len(items))
     heldout_idx = sorted(int(i) for i in order[:n_heldout])
     tuning_idx = sorted(int(i) for i in order[n_heldout:])
-    reference = Reference(fn, items, metric, timeout=timeout, name=target.name)
+    units = [target.units_of(item) for item in items]  # losses per input: samples, for a model
+    check_enough_heldout(n_heldout=sum(units[i] for i in heldout_idx), n_inputs=sum(units),
+                         holdout=holdout, bound=bound, confidence=confidence, binary=metric.binary,
+                         cap=metric.cap, unit="samples" if target.per_sample else "inputs")
+    reference = Reference(target.exact(), items, metric, timeout=timeout, name=target.name)
     explicit = families is not None
     wanted = [families] if isinstance(families, str) else list(families or DEFAULT_FAMILIES)
     if {"precision", "substitute"} & set(wanted):
@@ -193,13 +195,14 @@ def saved_fits(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any
     from ..config import Substitute
     from ..transforms.substitute.fitting import fit_key
 
-    fits = {}
+    fits: dict[str, Any] = {}
+    cache = getattr(target.program, "fits", {})  # models have no fitted surrogates
     for candidate in candidates:
         for site, setting in candidate.config.items():
             if isinstance(setting, Substitute) and setting.kind not in ("exact", "alternative"):
                 key = fit_key(site, setting)
-                if key in target.program.fits:
-                    fits[key] = target.program.fits[key].to_dict()
+                if key in cache:
+                    fits[key] = cache[key].to_dict()
     return fits
 
 
@@ -280,6 +283,8 @@ def _certify(front: list[Candidate], checker: Measurer, *, bound: float, confide
         failures=[e.failure_count for e in evaluations], correction="fixed-sequence",
     )
     certificates = [uncapped(c, cap=cap, bound=bound) for c in certificates]
+    if metric.per_sample:  # a model's losses are per sample: say so in the statement
+        certificates = [dataclasses.replace(c, unit="samples") for c in certificates]
     for candidate, certificate in zip(front, certificates):
         candidate.certificate = certificate
         if certificate.holds:

@@ -83,6 +83,7 @@ class Certificate:
     correction: str = "none"
     tested: bool = True
     cap: float = 1.0
+    unit: str = "inputs"  # what one loss belongs to: an input, or a sample of a model's batch
 
     def __post_init__(self) -> None:
         # Coerce numpy scalars to plain Python values so to_dict() is JSON-able as is.
@@ -103,6 +104,7 @@ class Certificate:
             "correction": _choice(self.correction, name="correction", choices=CORRECTIONS),
             "tested": _validate.flag(self.tested, name="tested"),
             "cap": _validate.bound(self.cap) if self.cap != 1.0 else 1.0,
+            "unit": _choice(self.unit, name="unit", choices=("inputs", "samples")),
         }
         for name, value in clean.items():
             object.__setattr__(self, name, value)
@@ -141,7 +143,7 @@ class Certificate:
                 f"got {type(data).__name__}."
             )
         expected = {field.name for field in dataclasses.fields(cls)}
-        optional = {"cap"}  # added later: certificates saved before it have none
+        optional = {"cap", "unit"}  # added later: certificates saved before them have none
         missing = sorted(expected - optional - data.keys())
         unknown = sorted(data.keys() - expected)
         if missing or unknown:
@@ -158,7 +160,7 @@ class Certificate:
                 f"Not tested: the fixed-sequence procedure stopped at an earlier configuration "
                 f"that did not hold, so nothing is certified here (bound "
                 f"{_text.exact(self.bound)}; observed mean loss {_text.nearest(self.mean)} on "
-                f"n={self.n} held-out inputs)."
+                f"n={self.n} held-out {self.unit})."
             )
         verdict = "holds" if self.holds else "does not hold"
         family = {"none": "", "bonferroni": ", Bonferroni-corrected",
@@ -166,7 +168,7 @@ class Certificate:
         accuracy = (
             f"With {_text.percent_down(self.confidence, 4)} confidence the mean loss on inputs "
             f"like these is at most {_text.up(self.upper)} (bound {_text.exact(self.bound)}: "
-            f"{verdict}; {self.method}{family}, n={self.n} held-out inputs)."
+            f"{verdict}; {self.method}{family}, n={self.n} held-out {self.unit})."
         )
         if self.cap != 1.0:
             accuracy += (f" Each input's loss is capped at {_text.exact(self.cap)}, and a failure "
