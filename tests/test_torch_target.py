@@ -232,3 +232,57 @@ def test_too_few_held_out_samples_are_refused_in_samples():
 def test_a_models_variant_is_a_module_not_source():
     with pytest.raises(UnsupportedTarget, match=r"torch.save"):
         ax.source(mlp(), {"0": ax.Precision("int8")})
+
+
+def test_model_costs_count_what_is_stored():
+    from approxify.measure.model_cost import parameter_count, weight_bytes
+
+    model = mlp()
+    dense = parameter_count(model)
+    assert dense == sum(p.numel() for p in model.parameters())
+    assert weight_bytes(model) == 4 * dense
+    quantized = ax.apply(model, {"2/precision": ax.Precision("int8")})
+    assert weight_bytes(quantized) < weight_bytes(model) - 3 * 32 * 32 + 100  # int8 weights: a quarter
+    pruned = ax.evaluate(model, {"2/perforate": ax.Perforate(0.5, "neurons")}, [X], cost="params")
+    assert pruned.speedup == pytest.approx(dense / parameter_count(ax.apply(model, {"2/perforate": ax.Perforate(0.5, "neurons")})))
+    with pytest.raises(ax.InvalidArgumentType, match="'time', 'params', 'bytes'"):
+        ax.evaluate(model, {}, [X], cost="flops")
+
+
+class Encoder(nn.Module):
+    """A small transformer encoder: its layers, in an nn.ModuleList, are residual blocks."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = nn.Linear(8, 32)
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=4, enable_nested_tensor=False)
+        self.head = nn.Linear(32, 3)
+
+    def forward(self, x):
+        return self.head(self.encoder(self.embed(x)).mean(dim=1))
+
+
+def test_blocks_of_a_module_list_are_dropped_like_loop_iterations():
+    model = Encoder().eval()
+    sites = {s.id: s for s in ax.sites(model, families=["perforate"])}
+    blocks = sites["encoder.layers/perforate"]
+    assert blocks.facts["blocks"] == 4 and blocks.facts["block"] == "TransformerEncoderLayer"
+    x = torch.randn(2, 5, 8)
+    for policy, kept in (("modulo", [0, 3]), ("truncate", [0, 1])):
+        variant = ax.apply(model, {"encoder.layers": ax.Perforate(0.5, policy)})
+        assert len(variant.encoder.layers) == 2
+        for mine, original in zip(variant.encoder.layers, (model.encoder.layers[i] for i in kept)):
+            assert torch.equal(mine.linear1.weight, original.linear1.weight)
+        assert run(variant, x).shape == (2, 3)
+    assert len(model.encoder.layers) == 4
+    with pytest.raises(InvalidConfig, match=r"policy 'modulo', 'truncate' or 'random'"):
+        ax.apply(model, {"encoder.layers": ax.Perforate(0.5, "neurons")})
+
+
+def test_layers_inside_attention_are_not_replaced():
+    ids = {s.id for s in ax.sites(Encoder())}
+    assert "encoder.layers.0.self_attn.out_proj/precision" not in ids
+    assert "encoder.layers.0.self_attn.out_proj/substitute" not in ids
+    assert "encoder.layers.0.linear1/precision" in ids

@@ -103,7 +103,7 @@ def evaluate(
     target = _target_for(fn, modules, example_inputs, calls)
     items = check_inputs(inputs)
     metric = get_quality(quality, per_sample=target.per_sample)
-    cost = check_cost(cost)
+    cost = check_cost(cost, model=target.per_sample)
     variant = target.build(config)
     exact = target.exact()
     reference = Reference(exact, items, metric, timeout=timeout, name=target.name)

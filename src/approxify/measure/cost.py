@@ -45,11 +45,19 @@ class Timing:
 CostFunction = Callable[[Callable[..., Any], Sequence[Any]], float]
 
 
-def check_cost(cost: Any) -> str | CostFunction:
+def check_cost(cost: Any, *, model: bool = False) -> str | CostFunction:
+    """``cost=``: ``"time"``, a function ``cost(fn, inputs)``, or for a model ``"params"`` or
+    ``"bytes"`` (its stored numbers or their bytes, see :mod:`.model_cost`)."""
     if cost == "time" or callable(cost):
         return cost
+    if model and isinstance(cost, str):
+        from .model_cost import MODEL_COSTS
+
+        if cost in MODEL_COSTS:
+            return MODEL_COSTS[cost]
+    names = "'time', 'params', 'bytes'" if model else "'time'"
     raise InvalidArgumentType(
-        f"cost= expects 'time' or a function cost(fn, inputs) -> float (lower is better), "
+        f"cost= expects {names} or a function cost(fn, inputs) -> float (lower is better), "
         f"got {cost!r}."
     )
 

@@ -101,7 +101,7 @@ def approximate(
     budget = budget if budget is not None else Budget()
     if not isinstance(budget, Budget):
         raise InvalidArgumentType(f"budget= expects ax.Budget(trials=...), got {budget!r}.")
-    cost = check_cost(cost)
+    cost = check_cost(cost, model=target.per_sample)
     if strategy not in STRATEGIES:
         raise InvalidArgument(
             f"strategy= expects one of {', '.join(STRATEGIES)}, got {strategy!r}; 'tpe' searches "
@@ -141,7 +141,7 @@ def approximate(
         "seed": seed,
         "budget": {"trials": budget.trials, "seconds": budget.seconds},
         "inputs": len(items), "tuning": len(tuning_idx), "heldout": len(heldout_idx),
-        "sites": [s.id for s in sites], "cost": cost if isinstance(cost, str) else "callable",
+        "sites": [s.id for s in sites], "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "callable"),
         "repeats": repeats, "storage": storage, "strategy": strategy, "grouping": grouping,
         "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls],
     }

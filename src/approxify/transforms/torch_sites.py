@@ -20,5 +20,13 @@ def layer_site(path: str, module: Any, family: str, knob: Knob, **facts: Any) ->
     )
 
 
+def replaceable(model: Any, path: str) -> bool:
+    """Whether the module at ``path`` may be replaced by another module. Not so inside
+    ``nn.MultiheadAttention``, which reads its projections' weights directly."""
+    parent_path = path.rpartition(".")[0]
+    parent = model.get_submodule(parent_path) if parent_path else model
+    return type(parent).__name__ != "MultiheadAttention"
+
+
 def path_of(site: str) -> str:
     return site.rpartition("/")[0]

@@ -7,6 +7,12 @@ next layer of the same ``nn.Sequential`` after element-wise modules only (activa
 batch norm). The result is a smaller dense model. ``Perforate(rate, "magnitude")`` zeroes that
 share of the layer's weights, smallest magnitude first: the model keeps its dense shape, so it
 is smaller only when stored sparse, and no faster with dense kernels; its label says so.
+
+A ``nn.ModuleList`` of blocks of one type (transformer layers, residual blocks) is a loop over
+layers, and is perforated like a loop: ``Perforate(rate, "modulo" | "truncate" | "random")``
+drops that share of its blocks (evenly spaced, the last ones, or a seeded random choice). It
+keeps its meaning only for blocks that map their input to an output of the same shape, as
+residual blocks do; for others the variant fails, and the failure is measured.
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ class TorchPruning:
         nn = require_torch().nn
         sites = []
         for path, module in named_leaves(program.model):
+            if _repeated_blocks(module):
+                choices = tuple(Perforate(r, p) for p in ("modulo", "truncate") for r in LAYER_RATES
+                                if round(r * len(module)) >= 1)
+                sites.append(layer_site(path, module, "perforate", Knob(Perforate(), choices),
+                                        blocks=len(module), block=type(module[0]).__name__))
+                continue
             if not isinstance(module, (nn.Linear, nn.Conv2d)):
                 continue
             chain = coupled(program.model, path)
@@ -53,7 +65,14 @@ class TorchPruning:
             if setting.is_exact:
                 continue
             path = path_of(site)
-            if setting.policy == "magnitude":
+            if _repeated_blocks(get_module(model, path)):
+                if setting.policy not in ("modulo", "truncate", "random"):
+                    raise InvalidConfig(
+                        f"config[{site!r}]: blocks of {path} are dropped like loop iterations, with "
+                        f"policy 'modulo', 'truncate' or 'random', not {setting.policy!r}."
+                    )
+                set_module(model, path, drop_blocks(get_module(model, path), setting))
+            elif setting.policy == "magnitude":
                 zero_smallest(get_module(model, path), setting.rate)
             elif setting.policy == "neurons":
                 chain = coupled(model, path)
@@ -70,6 +89,34 @@ class TorchPruning:
                     f"{setting.policy!r} (that is for loops)."
                 )
         return program.with_variant(model)
+
+
+LAYER_RATES = (0.25, 0.5)
+
+
+def _repeated_blocks(module: Any) -> bool:
+    """A ModuleList of two or more blocks of one type: a loop over layers."""
+    nn = require_torch().nn
+    return (isinstance(module, nn.ModuleList) and len(module) >= 2
+            and len({type(m) for m in module}) == 1)
+
+
+def drop_blocks(blocks: Any, setting: Perforate) -> Any:
+    """A new ModuleList without the dropped share of ``blocks``."""
+    import random
+
+    import numpy as np
+
+    nn = require_torch().nn
+    count = len(blocks)
+    keep = max(1, count - int(round(setting.rate * count)))
+    if setting.policy == "truncate":
+        kept = list(range(keep))
+    elif setting.policy == "random":
+        kept = sorted(random.Random(setting.seed).sample(range(count), keep))
+    else:  # evenly spaced, first and last block kept
+        kept = sorted({int(i) for i in np.round(np.linspace(0, count - 1, keep))})
+    return nn.ModuleList([blocks[i] for i in kept])
 
 
 def _outputs(layer: Any) -> int:

@@ -17,7 +17,7 @@ from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
-from ..torch_sites import layer_site, path_of
+from ..torch_sites import layer_site, path_of, replaceable
 
 
 @register
@@ -29,7 +29,7 @@ class TorchPrecision:
         nn = require_torch().nn
         sites = []
         for path, module in named_leaves(program.model):
-            if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)) and replaceable(program.model, path):
                 dtypes = ("bfloat16", "float16") + (("int8",) if isinstance(module, nn.Linear) else ())
                 sites.append(layer_site(path, module, "precision",
                                         Knob(Precision(), tuple(Precision(d) for d in dtypes))))

@@ -15,7 +15,7 @@ from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
-from ..torch_sites import layer_site, path_of
+from ..torch_sites import layer_site, path_of, replaceable
 
 RANK_SHARES = (0.125, 0.25, 0.5)  # of the rank at which the factored layer is as large as the original
 
@@ -29,7 +29,7 @@ class TorchLowRank:
         nn = require_torch().nn
         sites = []
         for path, module in named_leaves(program.model):
-            if isinstance(module, nn.Linear):
+            if isinstance(module, nn.Linear) and replaceable(program.model, path):
                 ranks = useful_ranks(module.in_features, module.out_features)
                 if ranks:
                     choices = tuple(Substitute("lowrank", rank=r) for r in ranks)
