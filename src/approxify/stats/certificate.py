@@ -179,7 +179,7 @@ class Certificate:
             else f"Output within tolerance {_text.exact(self.tolerance)}"
         )
         reliability = (
-            f"{same} on at least {_text.percent_down(self.reliability_lower)} of inputs; "
+            f"{same} on at least {_text.percent_down(self.reliability_lower)} of {self.unit}; "
             f"failure rate at most {_text.percent_up(self.failure_upper)}."
         )
         return f"{accuracy} {reliability}"
