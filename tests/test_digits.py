@@ -41,10 +41,10 @@ def test_the_inputs_are_images_the_models_never_trained_on():
 
 def test_a_digits_model_is_certified_on_held_out_samples():
     model = digits.mlp()
-    result = ax.approximate(model, digits.make_inputs(32), quality="mismatch", bound=0.02,
+    result = ax.approximate(model, digits.make_inputs(32), quality="mismatch", bound=0.05,
                             cost="params", families=["perforate", "substitute"],
                             budget=ax.Budget(trials=8), progress=False)
     best = result.best
     assert best.certified and best.speedup > 1.2
-    assert best.certificate.upper <= 0.02 and best.certificate.unit == "samples"
+    assert best.certificate.upper <= 0.05 and best.certificate.unit == "samples"
     assert "held-out samples" in result.summary()

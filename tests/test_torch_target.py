@@ -286,3 +286,27 @@ def test_layers_inside_attention_are_not_replaced():
     assert "encoder.layers.0.self_attn.out_proj/precision" not in ids
     assert "encoder.layers.0.self_attn.out_proj/substitute" not in ids
     assert "encoder.layers.0.linear1/precision" in ids
+
+
+def test_repair_fine_tunes_variants_towards_the_exact_model_and_saves_their_weights(tmp_path):
+    import tuning_kernels as tk
+
+    model, batches = trained_classifier()
+
+    def tune(repair):
+        return ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="params",
+                              families=["perforate"], select=["0/perforate"],
+                              budget=ax.Budget(trials=0), repair=repair, progress=False)
+
+    def pruned_loss(result):
+        return {p.describe(): p for p in result.points}["0/perforate: neurons 75%"].tuning["mean_loss"]
+
+    plain, repaired = tune(0), tune(60)
+    assert pruned_loss(repaired) < 0.8 * pruned_loss(plain)
+    assert repaired.best.certified and repaired.weights  # the chosen variant's repaired weights
+    saved = repaired.save(tmp_path / "r.json")
+    assert (tmp_path / "r.weights.pt").exists()
+    loaded = ax.load(saved, target=model)
+    assert torch.equal(run(loaded.program(), batches[0]), run(repaired.program(), batches[0]))
+    with pytest.raises(ax.InvalidArgument, match="a Python function has no weights"):
+        ax.approximate(tk.smooth_mean, tk.make_inputs(), repair=10, progress=False)

@@ -6,6 +6,7 @@ the tuner, results) sees only sites, configs and callables.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -166,5 +167,33 @@ class Target:
         return program
 
     def build(self, config: Mapping[str, Setting]) -> Callable[..., Any]:
-        """The variant for ``config`` as a new callable (``{}`` gives a fresh exact copy)."""
-        return self.rewrite(config).build()
+        """The variant for ``config`` as a new callable (``{}`` gives a fresh exact copy); a
+        model's variant repaired when repair is on (see :meth:`enable_repair`)."""
+        variant = self.rewrite(config).build()
+        if self.repaired is not None and any(not s.is_exact for s in config.values()):
+            from .search.space import config_key
+
+            key = config_key(self.check(config))
+            if key in self.repaired:
+                variant.load_state_dict(self.repaired[key])
+            elif self._repair_pairs is not None:
+                from .search.repair import distill
+
+                distill(variant, self._repair_pairs, steps=self._repair_steps)
+                self.repaired[key] = copy.deepcopy(variant.state_dict())
+        return variant
+
+    repaired: dict[str, Any] | None = None  # config key -> repaired weights of that variant
+    _repair_pairs: Any = None
+    _repair_steps: int = 0
+
+    def enable_repair(self, pairs: Any, steps: int) -> None:
+        """Fine-tune every model variant built from now on for ``steps`` steps towards the exact
+        outputs in ``pairs`` ((arguments, exact output), tuning inputs only); weights are kept
+        per config, so a variant is repaired once and rebuilt the same."""
+        self.repaired = {} if self.repaired is None else self.repaired
+        self._repair_pairs, self._repair_steps = list(pairs), steps
+
+    def use_repaired(self, weights: dict[str, Any]) -> None:
+        """Rebuild variants with saved repaired weights (a loaded result), never training."""
+        self.repaired = dict(weights)

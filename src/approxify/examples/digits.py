@@ -54,6 +54,7 @@ def _cnn_module():
 
 def _trained(name: str, build) -> Any:
     torch = require_torch()
+    torch.manual_seed(SEED)  # the initial weights too: the trained model is the same every time
     model = build()
     key = hashlib.sha1(f"{name}|{model}|{EPOCHS}|{SEED}|{TRAIN_SHARE}|{torch.__version__}".encode()).hexdigest()[:12]
     path = _cache_dir() / f"digits-{name}-{key}.pt"
@@ -61,7 +62,6 @@ def _trained(name: str, build) -> Any:
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
     images, labels, _, _ = _data()
-    torch.manual_seed(SEED)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     generator = torch.Generator().manual_seed(SEED)
     model.train()

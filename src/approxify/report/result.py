@@ -87,6 +87,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     effects: list[dict[str, Any]] = field(default_factory=list)  # each part of best: with/without/alone
     fits: dict[str, Any] = field(default_factory=dict)  # fitted surrogates of the certified configs (JSON)
+    weights: dict[str, Any] = field(default_factory=dict, repr=False)  # config key -> repaired state dict
     _target_obj: Any = field(default=None, repr=False, compare=False)
     _modules: tuple[str, ...] = field(default=(), repr=False, compare=False)
     _calls: tuple[Any, ...] = field(default=(), repr=False, compare=False)
@@ -112,6 +113,8 @@ class Result:
         target = Target(obj, modules=self._modules, calls=self._calls)
         if self.fits:
             target.program.fits.update({k: Fitted.from_dict(v) for k, v in self.fits.items()})
+        if self.weights:
+            target.use_repaired(self.weights)
         return target
 
     # -- persistence -------------------------------------------------------------------------
@@ -136,8 +139,17 @@ class Result:
         }
 
     def save(self, path: str | Path) -> Path:
+        """Write the result as JSON; repaired model weights go beside it (``<name>.weights.pt``,
+        a state dict per config, read back with ``weights_only=True``), never pickled objects."""
         path = Path(path)
-        path.write_text(json.dumps(_finite(self.to_dict()), indent=2) + "\n")
+        data = self.to_dict()
+        if self.weights:
+            import torch
+
+            weights = path.with_name(path.stem + ".weights.pt")
+            torch.save(self.weights, weights)
+            data["weights_file"] = weights.name
+        path.write_text(json.dumps(_finite(data), indent=2) + "\n")
         return path
 
     @classmethod
@@ -186,7 +198,12 @@ def load(path: str | Path, *, target: Any = None, calls: Any = ()) -> Result:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"load({str(path)!r}): not JSON ({exc}).") from None
-    return Result.from_dict(data, target=target, calls=calls)
+    result = Result.from_dict(data, target=target, calls=calls)
+    if data.get("weights_file"):
+        import torch
+
+        result.weights = torch.load(path.with_name(data["weights_file"]), weights_only=True)
+    return result
 
 
 def _import(reference: str) -> Any:

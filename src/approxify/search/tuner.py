@@ -41,7 +41,7 @@ from .effects import measure_effects
 from .measurer import Measurer
 from .pareto import pareto_front
 from .progress import Progress
-from .space import SearchSpace
+from .space import SearchSpace, config_key
 
 TIMING_INPUTS = 16  # inputs timed per config; losses use every tuning input
 SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
@@ -73,6 +73,7 @@ def approximate(
     modules: Iterable[str] = (),
     calls: Iterable[Any] = (),
     loss_cap: float | None = None,
+    repair: int = 0,
     strategy: str = "tpe",
     grouping: str = "flow",
     progress: bool = True,
@@ -90,7 +91,9 @@ def approximate(
     :mod:`approxify.search.delta`). ``grouping="flow"`` tunes float variables linked by data
     flow as one site; ``"none"`` tunes each alone. ``loss_cap`` caps each input's loss (a
     failure counts as the cap), so small bounds certify from far fewer held-out inputs; the
-    certificate then speaks of the capped losses and says so.
+    certificate then speaks of the capped losses and says so. ``repair`` (models): fine-tune
+    each variant for that many steps towards the exact model's outputs on the tuning inputs
+    (knowledge distillation, see :mod:`approxify.search.repair`) before it is measured.
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules, calls=calls)
@@ -108,6 +111,7 @@ def approximate(
             "combinations with Optuna, 'delta' finds a maximal set of sites to lower."
         )
     grouping = check_grouping(grouping)
+    repairing = check_repair(repair, target)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
     n_heldout = holdout_count(holdout, len(items))
@@ -135,6 +139,9 @@ def approximate(
         )
 
     reference.prepare(tuning_idx + heldout_idx)  # exact failures and metric errors surface now
+    if repairing:
+        target.enable_repair([(reference.inputs.fresh(i)[0], reference.exact(i)) for i in tuning_idx],
+                             steps=repair)
 
     settings = {
         "quality": metric.name, "loss_cap": loss_cap, "bound": bound, "confidence": confidence,
@@ -143,7 +150,7 @@ def approximate(
         "inputs": len(items), "tuning": len(tuning_idx), "heldout": len(heldout_idx),
         "sites": [s.id for s in sites], "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "callable"),
         "repeats": repeats, "storage": storage, "strategy": strategy, "grouping": grouping,
-        "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls],
+        "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls], "repair": repair,
     }
     name = study_name or _study_name(target, settings)
     settings["study_name"] = name
@@ -184,10 +191,27 @@ def approximate(
         notes=notes,
         effects=effects,
         fits=saved_fits(target, [best, *front]),
+        weights=repaired_weights(target, [best, *front]),
         _target_obj=fn,
         _modules=tuple(modules),
         _calls=target.calls,
     )
+
+
+def check_repair(repair: Any, target: Target) -> bool:
+    if isinstance(repair, bool) or not isinstance(repair, int) or repair < 0:
+        raise InvalidArgumentType(f"repair= expects a number of fine-tuning steps >= 0, got {repair!r}.")
+    if repair and not target.per_sample:
+        raise InvalidArgument("repair= fine-tunes a model's variants; a Python function has no weights.")
+    return repair > 0
+
+
+def repaired_weights(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any]:
+    """The repaired weights of these configs (models with ``repair=``), saved beside the result."""
+    if not target.repaired:
+        return {}
+    keys = {config_key(c.config) for c in candidates if not c.is_exact}
+    return {k: v for k, v in target.repaired.items() if k in keys}
 
 
 def saved_fits(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any]:

@@ -1,0 +1,46 @@
+"""Repair: a short knowledge-distillation fine-tune of a model's variant (``repair=`` steps).
+
+The variant learns to reproduce the exact model's outputs on the tuning inputs (no labels
+needed): mean squared error between its outputs and the exact ones, Adam, a fixed number of
+steps in a seeded order, capped by :data:`REPAIR_SECONDS`. It runs in eval mode (dropout off,
+batch norm statistics kept), and only float parameters learn (int8 weights stay as quantized).
+Pruned and factorized models recover much of what they lost this way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..targets.torch import require_torch
+
+REPAIR_SECONDS = 20.0  # per variant, whatever the steps asked for
+LEARNING_RATE = 1e-3
+
+
+def distill(variant: Any, pairs: Sequence[tuple[tuple, Any]], *, steps: int, seed: int = 0) -> Any:
+    """Fine-tune ``variant`` in place towards ``pairs`` of (arguments, exact output)."""
+    torch = require_torch()
+    trainable = [p for p in variant.parameters() if p.dtype.is_floating_point]
+    if not trainable or not pairs:
+        return variant
+    for parameter in trainable:
+        parameter.requires_grad_(True)
+    optimizer = torch.optim.Adam(trainable, lr=LEARNING_RATE)
+    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed)).tolist()
+    started = time.perf_counter()
+    try:
+        for step in range(steps):
+            args, target = pairs[order[step % len(order)]]
+            output = variant(*args)
+            loss = torch.nn.functional.mse_loss(output.float(), target.float())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if time.perf_counter() - started > REPAIR_SECONDS:
+                break
+    finally:
+        for parameter in trainable:
+            parameter.requires_grad_(False)
+    return variant
