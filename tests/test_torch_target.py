@@ -310,3 +310,11 @@ def test_repair_fine_tunes_variants_towards_the_exact_model_and_saves_their_weig
     assert torch.equal(run(loaded.program(), batches[0]), run(repaired.program(), batches[0]))
     with pytest.raises(ax.InvalidArgument, match="a Python function has no weights"):
         ax.approximate(tk.smooth_mean, tk.make_inputs(), repair=10, progress=False)
+
+
+def test_a_data_loader_of_inputs_and_labels_gives_the_input_batches():
+    model, batches = trained_classifier()
+    data = torch.utils.data.TensorDataset(torch.cat(batches[:4]), torch.zeros(128, dtype=torch.int64))
+    loader = torch.utils.data.DataLoader(data, batch_size=32)
+    evaluation = ax.evaluate(model, {}, loader, quality="mismatch", repeats=1)
+    assert evaluation.n == 128 and evaluation.mean_loss == 0.0

@@ -10,7 +10,6 @@ from .config import Setting
 from .errors import InvalidArgument
 from .measure.cost import check_cost, proxy_speedup, time_pair
 from .measure.evaluation import Evaluation
-from .measure.inputs import check_inputs
 from .measure.quality import get_quality
 from .measure.runner import Reference
 from .report.result import load
@@ -101,7 +100,7 @@ def evaluate(
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
     target = _target_for(fn, modules, example_inputs, calls)
-    items = check_inputs(inputs)
+    items = target.inputs(inputs)
     metric = get_quality(quality, per_sample=target.per_sample)
     cost = check_cost(cost, model=target.per_sample)
     variant = target.build(config)

@@ -54,7 +54,7 @@ class Target:
         self._transforms = transforms_for(self.kind)
         self._discover()
         if example_inputs is not None:
-            self.profile(check_inputs(example_inputs, name="example_inputs"), families=families)
+            self.profile(self.inputs(example_inputs, name="example_inputs"), families=families)
 
     def _discover(self) -> None:
         self.sites: list[Site] = [s for t in self._transforms for s in t.discover(self.program)]
@@ -83,6 +83,14 @@ class Target:
         """What variants are compared with: the user's function, or for a model a private copy
         in eval mode (the user's model may be training; it is neither used nor switched)."""
         return self.obj if self.kind == "python" else self.build({})
+
+    def inputs(self, inputs: Any, *, name: str = "inputs") -> list[Any]:
+        """The user's inputs as a list of calls. For a model a ``DataLoader`` is read once: its
+        batches are ``(inputs, labels, ...)`` (the labels are dropped: losses compare with the
+        exact model) or bare input tensors."""
+        if self.kind == "torch" and type(inputs).__name__ == "DataLoader":
+            inputs = [b[0] if isinstance(b, (list, tuple)) else b for b in inputs]
+        return check_inputs(inputs, name=name)
 
     def units_of(self, item: Any) -> int:
         """Losses one input gives: 1 per call, or a model's batch size."""

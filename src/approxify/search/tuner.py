@@ -26,7 +26,6 @@ from .._target import Target
 from ..config import Budget
 from ..errors import InvalidArgument, InvalidArgumentType
 from ..measure.cost import check_cost
-from ..measure.inputs import check_inputs
 from ..measure.quality import Quality, get_quality, with_cap
 from ..measure.runner import Reference
 from ..report.environment import environment
@@ -97,7 +96,7 @@ def approximate(
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules, calls=calls)
-    items = check_inputs(inputs)
+    items = target.inputs(inputs)
     bound = check_probability("bound", bound, example="0.05")
     metric = with_cap(get_quality(quality, per_sample=target.per_sample), loss_cap, bound=bound)
     confidence = check_probability("confidence", confidence, example="0.95")
