@@ -127,8 +127,9 @@ def test_layer_configs_that_cannot_apply_say_why():
     model = mlp()
     with pytest.raises(InvalidConfig, match=r"4 has no consumer"):
         ax.apply(model, {"4/perforate": ax.Perforate(0.5, "neurons")})
-    with pytest.raises(InvalidConfig, match=r"'neurons' or 'magnitude', not 'modulo'"):
-        ax.apply(model, {"2/perforate": ax.Perforate(0.5, "modulo")})
+    # a loop policy on a layer: neurons where a consumer is known, else magnitude
+    assert ax.apply(model, {"2": ax.Perforate(0.5)})[2].out_features == 16
+    assert (ax.apply(model, {"4": ax.Perforate(0.5)})[4].weight == 0).float().mean() == pytest.approx(0.5, abs=0.02)
     with pytest.raises(InvalidConfig, match=r"rank 40 must lie in 1\.\.31"):
         ax.apply(model, {"2/substitute": ax.Substitute("lowrank", rank=40)})
     with pytest.raises(UnknownSite, match=r"unknown site 'fc9'"):
@@ -318,3 +319,29 @@ def test_a_data_loader_of_inputs_and_labels_gives_the_input_batches():
     loader = torch.utils.data.DataLoader(data, batch_size=32)
     evaluation = ax.evaluate(model, {}, loader, quality="mismatch", repeats=1)
     assert evaluation.n == 128 and evaluation.mean_loss == 0.0
+
+
+class Custom(nn.Module):
+    """The issue's shape: layers as attributes, the chain written in forward."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc1 = nn.Linear(16, 32)
+        self.fc2 = nn.Linear(32, 32)
+        self.fc3 = nn.Linear(32, 4)
+
+    def forward(self, x):
+        x = torch.relu(self.fc1(x))
+        x = nn.functional.gelu(self.fc2(x))
+        return self.fc3(x) + 0.0 * x.sum(dim=1, keepdim=True)  # fc2's output is used twice
+
+
+def test_a_custom_forward_is_traced_to_find_the_consumer():
+    model = Custom().eval()
+    sites = {s.id: s for s in ax.sites(model, families=["perforate"])}
+    assert sites["fc1/perforate"].facts["consumer"] == "fc2"
+    assert sites["fc2/perforate"].facts["consumer"] is None  # used twice: no plain chain
+    variant = ax.apply(model, {"fc1": ax.Perforate(rate=0.5), "fc2": ax.Precision("int8"),
+                               "fc3": ax.Substitute("lowrank", rank=2)})  # the issue's example
+    assert variant.fc1.out_features == 16 and run(variant).shape == (64, 4)

@@ -4,8 +4,11 @@
 convolution), those with the smallest weight norm, and shrinks what consumes them: a BatchNorm
 in between and the next layer's inputs. It is offered where the consumer is plain to see: the
 next layer of the same ``nn.Sequential`` after element-wise modules only (activations, dropout,
-batch norm). The result is a smaller dense model. ``Perforate(rate, "magnitude")`` zeroes that
-share of the layer's weights, smallest magnitude first: the model keeps its dense shape, so it
+batch norm), or for a model with its own ``forward``, the one layer its output reaches through
+element-wise operations in the ``torch.fx`` trace (:mod:`..torch_graph`). The result is a smaller dense model. ``Perforate(rate, "magnitude")`` zeroes that
+share of the layer's weights, smallest magnitude first; a loop policy (``Perforate(0.5)``'s
+default ``"modulo"``) on a layer means ``"neurons"`` where a consumer is known, else
+``"magnitude"``. ``"magnitude"`` zeroes weights, smallest magnitude first: the model keeps its dense shape, so it
 is smaller only when stored sparse, and no faster with dense kernels; its label says so.
 
 A ``nn.ModuleList`` of blocks of one type (transformer layers, residual blocks) is a loop over
@@ -20,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...config import Perforate, Setting
+from ...config import LOOP_POLICIES, Perforate, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
+from ..torch_graph import traced_consumer
 from ..torch_sites import layer_site, path_of
 
 NEURON_RATES = (0.25, 0.5, 0.75)
@@ -72,9 +76,13 @@ class TorchPruning:
                         f"policy 'modulo', 'truncate' or 'random', not {setting.policy!r}."
                     )
                 set_module(model, path, drop_blocks(get_module(model, path), setting))
-            elif setting.policy == "magnitude":
+                continue
+            policy = setting.policy
+            if policy in LOOP_POLICIES:  # Perforate(0.5) on a layer: skip neurons where one can
+                policy = "neurons" if coupled(model, path) is not None else "magnitude"
+            if policy == "magnitude":
                 zero_smallest(get_module(model, path), setting.rate)
-            elif setting.policy == "neurons":
+            elif policy == "neurons":
                 chain = coupled(model, path)
                 if chain is None:
                     raise InvalidConfig(
@@ -83,11 +91,6 @@ class TorchPruning:
                         "use policy='magnitude' for this layer."
                     )
                 prune_neurons(model, path, chain, setting.rate)
-            else:
-                raise InvalidConfig(
-                    f"config[{site!r}]: a layer is pruned with policy 'neurons' or 'magnitude', not "
-                    f"{setting.policy!r} (that is for loops)."
-                )
         return program.with_variant(model)
 
 
@@ -125,12 +128,13 @@ def _outputs(layer: Any) -> int:
 
 def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
     """(batch norms in between, consumer path) when ``path``'s outputs feed exactly the next
-    layer of its ``nn.Sequential`` through element-wise modules; None otherwise."""
+    layer of its ``nn.Sequential`` through element-wise modules, or, outside a Sequential, one
+    layer by a plain chain in the model's traced graph; None otherwise."""
     nn = require_torch().nn
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
     if not isinstance(parent, nn.Sequential):
-        return None
+        return traced_consumer(model, path)
     names = [n for n, _ in parent.named_children()]
     layer = parent.get_submodule(name)
     norms = []
