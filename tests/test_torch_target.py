@@ -345,3 +345,16 @@ def test_a_custom_forward_is_traced_to_find_the_consumer():
     variant = ax.apply(model, {"fc1": ax.Perforate(rate=0.5), "fc2": ax.Precision("int8"),
                                "fc3": ax.Substitute("lowrank", rank=2)})  # the issue's example
     assert variant.fc1.out_features == 16 and run(variant).shape == (64, 4)
+
+
+def test_low_rank_error_is_the_svds_theoretical_minimum():
+    """Eckart-Young: the best rank-r approximation leaves the discarded singular values."""
+    model = mlp()
+    weight = model[2].weight.detach().double()
+    singular = torch.linalg.svdvals(weight)
+    for rank in (4, 8, 16):
+        factored = ax.apply(model, {"2": ax.Substitute("lowrank", rank=rank)})[2]
+        product = (factored[1].weight.double() @ factored[0].weight.double())
+        error = torch.linalg.matrix_norm(weight - product).item()
+        assert error == pytest.approx(singular[rank:].square().sum().sqrt().item(), rel=1e-4)
+        assert torch.equal(factored[1].bias, model[2].bias)
