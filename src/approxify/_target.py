@@ -177,11 +177,19 @@ class Target:
     def build(self, config: Mapping[str, Setting]) -> Callable[..., Any]:
         """The variant for ``config`` as a new callable (``{}`` gives a fresh exact copy); a
         model's variant repaired when repair is on (see :meth:`enable_repair`)."""
-        variant = self.rewrite(config).build()
-        if self.repaired is not None and any(not s.is_exact for s in config.values()):
-            from .search.space import config_key
+        if self.repaired is None:
+            return self.rewrite(config).build()
+        return self._repaired_build(self.check(config))
 
-            key = config_key(self.check(config))
+    def _repaired_build(self, config: dict[str, Setting]) -> Any:
+        """Prune and factor, repair those weights (once per structure), then lower precision:
+        int8 kernels have no gradients, so quantization comes after the fine-tune."""
+        from .search.space import config_key
+
+        structure = {k: v for k, v in config.items() if v.family != "precision" and not v.is_exact}
+        variant = self.rewrite(structure).build()
+        if structure:
+            key = config_key(structure)
             if key in self.repaired:
                 variant.load_state_dict(self.repaired[key])
             elif self._repair_pairs is not None:
@@ -189,7 +197,11 @@ class Target:
 
                 distill(variant, self._repair_pairs, steps=self._repair_steps)
                 self.repaired[key] = copy.deepcopy(variant.state_dict())
-        return variant
+        lowering = {k: v for k, v in config.items() if v.family == "precision"}
+        if not lowering:
+            return variant
+        precision = next(t for t in self._transforms if t.family == "precision")
+        return precision.apply(self.program.with_variant(variant), lowering).build()
 
     repaired: dict[str, Any] | None = None  # config key -> repaired weights of that variant
     _repair_pairs: Any = None

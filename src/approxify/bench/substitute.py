@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from .precision import ONE_THREAD, STEADY_MALLOC
+from .child import run_child
 
 BOUND = 0.10
 TUNING_INPUTS = 100
@@ -81,22 +78,11 @@ def run(*, quick: bool = False, repeats: int = 21, log=None) -> list[dict[str, A
     results = []
     for name, *_ in KERNELS:
         started = time.perf_counter()
-        results.append(_child(["--kernel", name, "--trials", str(trials), "--repeats", str(repeats)]))
+        results.append(run_child("substitute", ["--kernel", name, "--trials", str(trials),
+                                                "--repeats", str(repeats)]))
         if log:
             log(f"substitute: {name} done in {time.perf_counter() - started:.0f} s")
     return results
-
-
-def _child(args: list[str]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.json"
-        command = [sys.executable, "-m", "approxify.bench.substitute", *args, "--json", str(out)]
-        base = {k: v for k, v in os.environ.items() if k not in STEADY_MALLOC}
-        done = subprocess.run(command, check=False, capture_output=True, text=True,
-                              env={**base, **ONE_THREAD, **STEADY_MALLOC})
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-4000:]}")
-        return json.loads(out.read_text())
 
 
 def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]:

@@ -91,9 +91,18 @@ def cnn() -> Any:
     return _trained("cnn", _cnn_module)
 
 
-def make_inputs(batch: int = 16) -> list[Any]:
-    """The images the models never trained on, in batches of ``batch`` (8x8 each)."""
+def make_inputs(batch: int = 16, *, copies: int = 1, noise: float = 0.0, seed: int = 0) -> list[Any]:
+    """The images the models never trained on, in batches of ``batch`` (8x8 each).
+
+    ``copies`` > 1 repeats them with Gaussian pixel ``noise`` (seeded, clipped to [0, 1]): more
+    samples like these, so small disagreement bounds can be certified.
+    """
+    torch = require_torch()
     _, _, images, _ = _data()
+    if copies > 1 or noise:
+        generator = torch.Generator().manual_seed(seed)
+        images = torch.cat([(images + noise * torch.randn(images.shape, generator=generator)).clamp(0, 1)
+                            for _ in range(copies)])
     return list(images.split(batch))
 
 

@@ -207,7 +207,8 @@ def rows_cosine(exact: Any, approx: Any) -> np.ndarray:
     norms = np.linalg.norm(e, axis=1) * np.linalg.norm(a, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         cos = np.where(norms > 0, (e * a).sum(axis=1) / norms, np.where((e == a).all(axis=1), 1.0, 0.0))
-    return np.clip(1.0 - cos, 0.0, 1.0)
+    distance = np.clip(1.0 - cos, 0.0, 1.0)
+    return np.where((e == a).all(axis=1), 0.0, distance)  # identical rows: exactly 0, not 1e-16
 
 
 PER_SAMPLE = {

@@ -3,7 +3,8 @@
 The variant learns to reproduce the exact model's outputs on the tuning inputs (no labels
 needed): mean squared error between its outputs and the exact ones, Adam, a fixed number of
 steps in a seeded order, capped by :data:`REPAIR_SECONDS`. It runs in eval mode (dropout off,
-batch norm statistics kept), and only float parameters learn (int8 weights stay as quantized).
+batch norm statistics kept) on the pruned and factored model, before any precision lowering
+(int8 kernels have no gradients).
 Pruned and factorized models recover much of what they lost this way.
 """
 

@@ -209,7 +209,8 @@ def repaired_weights(target: Target, candidates: Sequence[Candidate]) -> dict[st
     """The repaired weights of these configs (models with ``repair=``), saved beside the result."""
     if not target.repaired:
         return {}
-    keys = {config_key(c.config) for c in candidates if not c.is_exact}
+    keys = {config_key({k: v for k, v in c.config.items() if v.family != "precision"})
+            for c in candidates if not c.is_exact}
     return {k: v for k, v in target.repaired.items() if k in keys}
 
 

@@ -1,0 +1,27 @@
+"""Run one benchmark module in a fresh interpreter with one BLAS thread and a steady allocator
+(see :mod:`.precision` for why), and read back the JSON figures it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .precision import ONE_THREAD, STEADY_MALLOC
+
+
+def run_child(module: str, args: list[str]) -> dict[str, Any]:
+    """``python -m approxify.bench.<module> *args --json OUT`` in a clean environment."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.json"
+        command = [sys.executable, "-m", f"approxify.bench.{module}", *args, "--json", str(out)]
+        base = {k: v for k, v in os.environ.items() if k not in STEADY_MALLOC}
+        done = subprocess.run(command, check=False, capture_output=True, text=True,
+                              env={**base, **ONE_THREAD, **STEADY_MALLOC})
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-4000:]}")
+        return json.loads(out.read_text())
