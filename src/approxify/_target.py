@@ -15,7 +15,7 @@ from .config import Setting, check_config
 from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite
 from .measure.inputs import check_inputs, split_call
 from .sites import Site, index_sites, select_sites, unknown_site_message
-from .targets.python import PythonProgram, lift
+from .targets.python import lift
 from .targets.torch import is_torch_module, lift_model
 from .transforms import transforms_for
 

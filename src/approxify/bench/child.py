@@ -8,10 +8,22 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from .precision import ONE_THREAD, STEADY_MALLOC
+
+
+def run_each(module: str, option: str, names: list[str], args: list[str], log=None) -> list[dict[str, Any]]:
+    """``run_child`` once per name (``--<option> name`` plus ``args``), logging how long each took."""
+    results = []
+    for name in names:
+        started = time.perf_counter()
+        results.append(run_child(module, [f"--{option}", name, *args]))
+        if log:
+            log(f"{module}: {name} done in {time.perf_counter() - started:.0f} s")
+    return results
 
 
 def run_child(module: str, args: list[str]) -> dict[str, Any]:

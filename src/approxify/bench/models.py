@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .child import run_child
+from .child import run_each
 
 MODELS = ("digits-mlp", "digits-cnn", "encoder")
 TRIALS = 40
@@ -163,14 +163,7 @@ def run(*, quick: bool = False, repeats: int = 21, log=None) -> list[dict[str, A
     if find_spec("torch") is None or find_spec("sklearn") is None:
         return [{"skipped": "torch or scikit-learn not installed (the torch extra)"}]
     trials, repeats = (10, min(repeats, 7)) if quick else (TRIALS, repeats)
-    results = []
-    for name in MODELS:
-        started = time.perf_counter()
-        results.append(run_child("models", ["--model", name, "--trials", str(trials),
-                                            "--repeats", str(repeats)]))
-        if log:
-            log(f"models: {name} done in {time.perf_counter() - started:.0f} s")
-    return results
+    return run_each("models", "model", list(MODELS), ["--trials", str(trials), "--repeats", str(repeats)], log)
 
 
 def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]:

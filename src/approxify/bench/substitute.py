@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .child import run_child
+from .child import run_each
 
 BOUND = 0.10
 TUNING_INPUTS = 100
@@ -75,14 +74,8 @@ def measure(name: str, *, trials: int, repeats: int) -> dict[str, Any]:
 
 def run(*, quick: bool = False, repeats: int = 21, log=None) -> list[dict[str, Any]]:
     trials, repeats = (10, min(repeats, 7)) if quick else (TRIALS, repeats)
-    results = []
-    for name, *_ in KERNELS:
-        started = time.perf_counter()
-        results.append(run_child("substitute", ["--kernel", name, "--trials", str(trials),
-                                                "--repeats", str(repeats)]))
-        if log:
-            log(f"substitute: {name} done in {time.perf_counter() - started:.0f} s")
-    return results
+    return run_each("substitute", "kernel", [k[0] for k in KERNELS],
+                    ["--trials", str(trials), "--repeats", str(repeats)], log)
 
 
 def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]:

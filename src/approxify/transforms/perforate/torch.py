@@ -29,7 +29,7 @@ from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
 from ..torch_graph import traced_consumer
-from ..torch_sites import layer_site, path_of
+from ..torch_sites import edit_layers, layer_site
 
 NEURON_RATES = (0.25, 0.5, 0.75)
 MAGNITUDE_RATES = (0.5, 0.75, 0.9)
@@ -63,35 +63,32 @@ class TorchPruning:
         return sites
 
     def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
-        model = program.edited()
-        for site, setting in settings.items():
-            assert isinstance(setting, Perforate)
-            if setting.is_exact:
-                continue
-            path = path_of(site)
-            if _repeated_blocks(get_module(model, path)):
-                if setting.policy not in ("modulo", "truncate", "random"):
-                    raise InvalidConfig(
-                        f"config[{site!r}]: blocks of {path} are dropped like loop iterations, with "
-                        f"policy 'modulo', 'truncate' or 'random', not {setting.policy!r}."
-                    )
-                set_module(model, path, drop_blocks(get_module(model, path), setting))
-                continue
-            policy = setting.policy
-            if policy in LOOP_POLICIES:  # Perforate(0.5) on a layer: skip neurons where one can
-                policy = "neurons" if coupled(model, path) is not None else "magnitude"
-            if policy == "magnitude":
-                zero_smallest(get_module(model, path), setting.rate)
-            elif policy == "neurons":
-                chain = coupled(model, path)
-                if chain is None:
-                    raise InvalidConfig(
-                        f"config[{site!r}]: {path} has no consumer approxify can shrink with it (the "
-                        "next layer of the same nn.Sequential, after element-wise modules only); "
-                        "use policy='magnitude' for this layer."
-                    )
-                prune_neurons(model, path, chain, setting.rate)
-        return program.with_variant(model)
+        return edit_layers(program, settings, _prune)
+
+
+def _prune(model: Any, site: str, path: str, setting: Perforate) -> None:
+    if _repeated_blocks(get_module(model, path)):
+        if setting.policy not in ("modulo", "truncate", "random"):
+            raise InvalidConfig(
+                f"config[{site!r}]: blocks of {path} are dropped like loop iterations, with "
+                f"policy 'modulo', 'truncate' or 'random', not {setting.policy!r}."
+            )
+        set_module(model, path, drop_blocks(get_module(model, path), setting))
+        return
+    policy = setting.policy
+    chain = None if policy == "magnitude" else coupled(model, path)  # a trace: only when needed
+    if policy in LOOP_POLICIES:  # Perforate(0.5) on a layer: skip neurons where one can
+        policy = "neurons" if chain is not None else "magnitude"
+    if policy == "magnitude":
+        zero_smallest(get_module(model, path), setting.rate)
+        return
+    if chain is None:
+        raise InvalidConfig(
+            f"config[{site!r}]: {path} has no consumer approxify can shrink with it (the "
+            "next layer of the same nn.Sequential, after element-wise modules only); "
+            "use policy='magnitude' for this layer."
+        )
+    prune_neurons(model, path, chain, setting.rate)
 
 
 LAYER_RATES = (0.25, 0.5)

@@ -17,7 +17,7 @@ from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
-from ..torch_sites import layer_site, path_of, replaceable
+from ..torch_sites import edit_layers, layer_site, replaceable
 
 
 @register
@@ -36,14 +36,10 @@ class TorchPrecision:
         return sites
 
     def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
-        model = program.edited()
-        for site, setting in settings.items():
-            assert isinstance(setting, Precision)
-            if setting.is_exact:
-                continue
-            path = path_of(site)
+        def lower(model, site: str, path: str, setting: Precision) -> None:
             set_module(model, path, lowered(get_module(model, path), setting.dtype, site))
-        return program.with_variant(model)
+
+        return edit_layers(program, settings, lower)
 
 
 def lowered(layer, dtype: str, site: str):

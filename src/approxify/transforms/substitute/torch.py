@@ -15,7 +15,7 @@ from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
-from ..torch_sites import layer_site, path_of, replaceable
+from ..torch_sites import edit_layers, layer_site, replaceable
 
 RANK_SHARES = (0.125, 0.25, 0.5)  # of the rank at which the factored layer is as large as the original
 
@@ -37,26 +37,23 @@ class TorchLowRank:
         return sites
 
     def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
-        model = program.edited()
-        for site, setting in settings.items():
-            assert isinstance(setting, Substitute)
-            if setting.is_exact:
-                continue
-            path = path_of(site)
-            layer = get_module(model, path)
-            if setting.kind != "lowrank" or not isinstance(layer, require_torch().nn.Linear):
-                raise InvalidConfig(
-                    f"config[{site!r}]: a model's layer is substituted with Substitute('lowrank', "
-                    f"rank=...) on a Linear layer, not {setting.label()!r} on {type(layer).__name__}."
-                )
-            limit = min(layer.in_features, layer.out_features)
-            if not 1 <= setting.rank < limit:
-                raise InvalidConfig(
-                    f"config[{site!r}]: rank {setting.rank} must lie in 1..{limit - 1} for "
-                    f"Linear({layer.in_features}, {layer.out_features})."
-                )
-            set_module(model, path, factored(layer, setting.rank))
-        return program.with_variant(model)
+        return edit_layers(program, settings, _factor)
+
+
+def _factor(model: Any, site: str, path: str, setting: Substitute) -> None:
+    layer = get_module(model, path)
+    if setting.kind != "lowrank" or not isinstance(layer, require_torch().nn.Linear):
+        raise InvalidConfig(
+            f"config[{site!r}]: a model's layer is substituted with Substitute('lowrank', "
+            f"rank=...) on a Linear layer, not {setting.label()!r} on {type(layer).__name__}."
+        )
+    limit = min(layer.in_features, layer.out_features)
+    if not 1 <= setting.rank < limit:
+        raise InvalidConfig(
+            f"config[{site!r}]: rank {setting.rank} must lie in 1..{limit - 1} for "
+            f"Linear({layer.in_features}, {layer.out_features})."
+        )
+    set_module(model, path, factored(layer, setting.rank))
 
 
 def useful_ranks(inputs: int, outputs: int) -> tuple[int, ...]:
