@@ -174,7 +174,7 @@ def test_flow_grouping_lowers_linked_variables_together_or_not_at_all(inputs):
 
 @pytest.mark.parametrize("argument, value, choices", [
     ("strategy", "greedy", "tpe, delta"),
-    ("grouping", "hifp", "flow, none"),
+    ("grouping", "hifp", "flow, blocks, none"),
 ])
 def test_unknown_strategy_or_grouping_is_refused_before_tuning(argument, value, choices):
     few = K.variance_inputs(4)  # too few to certify anything: the argument error must come first

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 torch = pytest.importorskip("torch", reason="torch is an optional extra (pip install 'approxify[torch]')")
@@ -107,11 +109,40 @@ def test_pruning_channels_keeps_batch_norm_and_the_next_convolution_consistent()
     assert run(variant, torch.randn(2, 1, 6, 6)).shape == (2, 3)
 
 
-def test_magnitude_pruning_zeroes_that_share_of_the_weights():
-    variant = ax.apply(mlp(), {"2/perforate": ax.Perforate(0.75, "magnitude")})
+def test_magnitude_pruning_below_the_sparse_share_keeps_zeros_in_a_dense_weight():
+    variant = ax.apply(mlp(), {"2/perforate": ax.Perforate(0.5, "magnitude")})
     zeros = (variant[2].weight == 0).float().mean().item()
-    assert zeros == pytest.approx(0.75, abs=0.01)
-    assert variant[2].weight.shape == (32, 32)  # dense shape: smaller only when stored sparse
+    assert zeros == pytest.approx(0.5, abs=0.01)
+    assert variant[2].weight.shape == (32, 32)  # neither smaller nor faster: the site says so
+    assert ax.sites(cnn(), families=["perforate"])[0].facts["magnitude_storage"].startswith("dense")
+
+
+def test_magnitude_pruning_stores_the_kept_weights_sparse():
+    from approxify.measure.model_cost import weight_bytes
+
+    model = mlp().eval()
+    site = {s.id: s for s in ax.sites(model, families=["perforate"])}["2/perforate"]
+    assert site.facts["magnitude_storage"] == "CSR"
+    assert [c.rate for c in site.knob.choices if c.policy == "magnitude"] == [0.75, 0.9, 0.95]
+    variant = ax.apply(model, {"2/perforate": ax.Perforate(0.75, "magnitude")})
+    layer = variant[2]
+    assert type(layer).__name__ == "SparseLinear" and layer.values.numel() == 256  # a quarter of 32x32
+    assert layer.col_indices.dtype == torch.int32
+    dense = layer.weight_csr().to_dense()
+    threshold = model[2].weight.abs().flatten().kthvalue(768).values
+    assert torch.equal(dense, torch.where(model[2].weight.abs() > threshold, model[2].weight, 0.0))
+    zeroed = copy.deepcopy(model)  # the same layer dense, with zeros: the same outputs
+    with torch.no_grad():
+        zeroed[2].weight.copy_(dense)
+    assert torch.allclose(run(variant), run(zeroed), atol=1e-5)
+    # 256 values + 256 column indices (4 bytes each) + 33 row pointers, against 32x32 floats
+    assert weight_bytes(model) - weight_bytes(variant) == 4 * 32 * 32 - (4 * 256 + 4 * 256 + 4 * 33)
+    assert {"2.values", "2.col_indices", "2.crow_indices"} <= set(variant.state_dict())
+
+
+def test_a_sparse_layer_cannot_also_be_lowered():
+    with pytest.raises(InvalidConfig, match=r"stored sparse \(CSR\).*float32 only"):
+        ax.apply(mlp(), {"2/perforate": ax.Perforate(0.9, "magnitude"), "2/precision": ax.Precision("int8")})
 
 
 def test_low_rank_is_exact_for_a_weight_of_that_rank():
@@ -311,6 +342,25 @@ def test_repair_fine_tunes_variants_towards_the_exact_model_and_saves_their_weig
     assert torch.equal(run(loaded.program(), batches[0]), run(repaired.program(), batches[0]))
     with pytest.raises(ax.InvalidArgument, match="a Python function has no weights"):
         ax.approximate(tk.smooth_mean, tk.make_inputs(), repair=10, progress=False)
+
+
+def test_repair_keeps_pruned_weights_pruned(tmp_path):
+    from approxify.search.repair import distill
+
+    model, batches = trained_classifier()
+    with torch.no_grad():  # not inference mode: the targets take part in the loss's graph
+        pairs = [((x,), model(x)) for x in batches[:4]]
+    config = {"0/perforate": ax.Perforate(0.9, "magnitude"), "2/perforate": ax.Perforate(0.5, "magnitude")}
+    variant = ax.apply(model, config)
+    sparse_values, dense_zeros = variant[0].values.clone(), variant[2].weight == 0
+    distill(variant, pairs, steps=20)
+    assert variant[0].values.shape == sparse_values.shape and not torch.equal(variant[0].values, sparse_values)
+    assert torch.equal(variant[2].weight == 0, dense_zeros)  # trained, and the zeros still zeros
+    result = ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="params",
+                            families=["perforate"], select=["0/perforate"],
+                            budget=ax.Budget(trials=0), repair=20, progress=False)
+    loaded = ax.load(result.save(tmp_path / "r.json"), target=model)
+    assert torch.equal(run(loaded.program(), batches[0]), run(result.program(), batches[0]))
 
 
 def test_a_data_loader_of_inputs_and_labels_gives_the_input_batches():

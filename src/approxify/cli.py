@@ -155,8 +155,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="cap each input's loss (small bounds certify from fewer inputs)")
     p.add_argument("--strategy", choices=["tpe", "delta"], default="tpe",
                    help="tpe: Optuna search; delta: delta debugging over sites to lower")
-    p.add_argument("--grouping", choices=["flow", "none"], default="flow",
-                   help="flow: tune float variables linked by data flow together")
+    p.add_argument("--grouping", choices=["flow", "blocks", "none"], default=None,
+                   help="flow (programs' default): tune float variables linked by data flow "
+                        "together; blocks (models' default): a layer of repeated blocks together")
     p.add_argument("--out", default=None, help="write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     selection(p)

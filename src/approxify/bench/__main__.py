@@ -1,8 +1,9 @@
 """``python -m approxify.bench --out BENCHMARKS.md``: side-by-side timings, one run.
 
-Three sections: the overhead of loop perforation (below), precision tuning (:mod:`.precision`:
-tuned vs float64 vs naive float32 on NumPy and numba kernels), and function substitution
-(:mod:`.substitute`: tuned surrogates vs the original).
+Four sections: the overhead of loop perforation (below), precision tuning (:mod:`.precision`:
+tuned vs float64 vs naive float32 on NumPy and numba kernels), function substitution
+(:mod:`.substitute`: tuned surrogates vs the original), and neural networks (:mod:`.models`:
+tuned models vs the exact ones and single-technique baselines).
 Each row times two functions on the same inputs in alternating order (``measure.cost.time_pair``)
 and reports the median of the paired time ratios, so machine noise hits both sides alike.
 """
@@ -20,7 +21,7 @@ from ..examples import dense, mc
 from ..measure.cost import time_pair
 from ..measure.inputs import InputSet
 from ..report.environment import environment
-from . import handwritten, precision, substitute
+from . import handwritten, models, precision, substitute
 
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
@@ -63,7 +64,8 @@ def run(count: int, repeats: int) -> list[dict]:
 
 
 def markdown(rows: list[dict], command: str, precision_results: list[dict] | None = None,
-             substitute_results: list[dict] | None = None, *, quick: bool = False) -> str:
+             substitute_results: list[dict] | None = None, model_results: list[dict] | None = None,
+             *, quick: bool = False) -> str:
     env = environment()
     lines = [
         "# Benchmarks",
@@ -90,6 +92,8 @@ def markdown(rows: list[dict], command: str, precision_results: list[dict] | Non
         lines += ["", *precision.markdown(precision_results, quick=quick)]
     if substitute_results is not None:
         lines += ["", *substitute.markdown(substitute_results, quick=quick)]
+    if model_results is not None:
+        lines += ["", *models.markdown(model_results, quick=quick)]
     return "\n".join(lines) + "\n"
 
 
@@ -104,14 +108,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the precision section (it tunes six kernels: minutes)")
     parser.add_argument("--no-substitute", dest="substitute", action="store_false",
                         help="skip the function-substitution section (minutes)")
+    parser.add_argument("--no-models", dest="models", action="store_false",
+                        help="skip the neural-network section (minutes)")
     args = parser.parse_args(argv)
     command = "make bench" if args.out == "BENCHMARKS.md" else "python -m approxify.bench " + " ".join(
         argv if argv is not None else sys.argv[1:])
     rows = run(args.inputs, args.repeats)
-    found = precision.run(quick=args.quick, repeats=args.repeats, log=lambda m: print(m, file=sys.stderr)) if args.precision else None
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    found = precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None
     substituted = substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None
-    text = markdown(rows, command, found, substituted, quick=args.quick)
+    tuned_models = models.run(quick=args.quick, repeats=args.repeats, log=log) if args.models else None
+    text = markdown(rows, command, found, substituted, tuned_models, quick=args.quick)
     if args.out:
         Path(args.out).write_text(text)
     print(text)

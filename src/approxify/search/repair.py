@@ -28,6 +28,8 @@ def distill(variant: Any, pairs: Sequence[tuple[tuple, Any]], *, steps: int, see
         return variant
     for parameter in trainable:
         parameter.requires_grad_(True)
+    # weights pruned to exact zeros (magnitude pruning kept dense) stay pruned
+    masks = [(p, p != 0) for p in trainable if bool((p == 0).any())]
     optimizer = torch.optim.Adam(trainable, lr=LEARNING_RATE)
     order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed)).tolist()
     started = time.perf_counter()
@@ -39,6 +41,9 @@ def distill(variant: Any, pairs: Sequence[tuple[tuple, Any]], *, steps: int, see
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            with torch.no_grad():
+                for parameter, mask in masks:
+                    parameter.mul_(mask)
             if time.perf_counter() - started > REPAIR_SECONDS:
                 break
     finally:

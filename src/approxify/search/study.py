@@ -58,11 +58,16 @@ class Sensitivity:
     reason: str
 
     @classmethod
-    def judge(cls, site: str, setting: Setting, figures: dict[str, Any], bound: float) -> Sensitivity:
+    def judge(cls, site: str, setting: Setting, figures: dict[str, Any], bound: float, *,
+              payoff: float | None = None) -> Sensitivity:
+        """Kept unless it fails, exceeds the bound alone, or (with ``payoff``) saves less than
+        that cost ratio alone."""
         if figures["failures"]:
             return cls(site, setting, figures, False, f"fails on {figures['failures']} input(s)")
         if figures["mean_loss"] > bound:
             return cls(site, setting, figures, False, f"loss {figures['mean_loss']:.3g} > bound alone")
+        if payoff is not None and figures["speedup"] < payoff:
+            return cls(site, setting, figures, False, f"saves nothing alone ({figures['speedup']:.2f}x)")
         return cls(site, setting, figures, True, "")
 
     @property

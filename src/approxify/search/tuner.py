@@ -45,6 +45,11 @@ from .space import SearchSpace, config_key
 TIMING_INPUTS = 16  # inputs timed per config; losses use every tuning input
 SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
 PROFILE_INPUTS = 20  # at most this many tuning inputs are run to find sites (float data, calls)
+# a model's layer setting that saves less than this alone is left out of the search: layers cost
+# independently (unlike a program's float variables, whose casts pay only together), and a
+# setting that is not cheaper alone (float16 on a CPU without it, int8 on a tiny layer,
+# magnitude pruning with dense kernels under cost="time") only adds loss to a combination
+MODEL_PAYOFF = 1.02
 STRATEGIES = ("tpe", "delta")
 # substitution is asked for by name: fitting surrogates (networks especially) costs seconds per
 # site and setting, which a default run should not spend where loops and floats already pay
@@ -74,7 +79,7 @@ def approximate(
     loss_cap: float | None = None,
     repair: int = 0,
     strategy: str = "tpe",
-    grouping: str = "flow",
+    grouping: str | None = None,
     progress: bool = True,
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``.
@@ -87,8 +92,9 @@ def approximate(
     ``calls`` names further functions whose calls may be substituted (see ``ax.sites``).
     ``strategy``: ``"tpe"`` (sensitivity pass, then Optuna's TPE) or ``"delta"`` (delta debugging
     for a maximal set of sites to lower, then only the lowerings that pay; see
-    :mod:`approxify.search.delta`). ``grouping="flow"`` tunes float variables linked by data
-    flow as one site; ``"none"`` tunes each alone. ``loss_cap`` caps each input's loss (a
+    :mod:`approxify.search.delta`). ``grouping="flow"`` (a program's default) tunes float
+    variables linked by data flow as one site; ``"blocks"`` (a model's default) tunes the layer
+    at the same place in repeated blocks as one; ``"none"`` tunes each alone. ``loss_cap`` caps each input's loss (a
     failure counts as the cap), so small bounds certify from far fewer held-out inputs; the
     certificate then speaks of the capped losses and says so. ``repair`` (models): fine-tune
     each variant for that many steps towards the exact model's outputs on the tuning inputs
@@ -109,7 +115,7 @@ def approximate(
             f"strategy= expects one of {', '.join(STRATEGIES)}, got {strategy!r}; 'tpe' searches "
             "combinations with Optuna, 'delta' finds a maximal set of sites to lower."
         )
-    grouping = check_grouping(grouping)
+    grouping = check_grouping(grouping, model=target.per_sample)
     repairing = check_repair(repair, target)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
@@ -247,7 +253,8 @@ def _search(strategy: str, study, tuner: Measurer, sites: list[Site], *, bound: 
         points = DeltaSearch(tuner, sites, bound=bound, trials=budget.trials, bar=bar,
                              store=lambda c, f: studies.store_measured(study, c, f)).run()
         return [], 0, SearchSpace(sites, {s.id: s.knob.choices for s in sites}), points
-    singles = _sensitivity(study, tuner, sites, bound, bar)
+    payoff = MODEL_PAYOFF if tuner.target.per_sample else None
+    singles = _sensitivity(study, tuner, sites, bound, bar, payoff=payoff)
     measured = tuner.evaluations
     space = SearchSpace(sites, {s: [x.setting for x in singles if x.site == s and x.kept]
                                 for s in {x.site for x in singles}})
@@ -255,7 +262,8 @@ def _search(strategy: str, study, tuner: Measurer, sites: list[Site], *, bound: 
     return singles, measured, space, points
 
 
-def _sensitivity(study, tuner: Measurer, sites, bound: float, bar: Progress) -> list[studies.Sensitivity]:
+def _sensitivity(study, tuner: Measurer, sites, bound: float, bar: Progress, *,
+                 payoff: float | None) -> list[studies.Sensitivity]:
     """Each site x setting alone; results are stored in the study as they come (resumable)."""
     jobs = [(site, setting) for site in sites for setting in site.knob.choices]
     done = studies.stored_sensitivity(study)
@@ -269,7 +277,7 @@ def _sensitivity(study, tuner: Measurer, sites, bound: float, bar: Progress) -> 
             studies.store_sensitivity(study, key, figures)
         else:
             tuner.remember({site.id: setting}, figures)
-        results.append(studies.Sensitivity.judge(site.id, setting, figures, bound))
+        results.append(studies.Sensitivity.judge(site.id, setting, figures, bound, payoff=payoff))
         bar.advance("sensitivity")
     return results
 

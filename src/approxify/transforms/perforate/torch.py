@@ -4,12 +4,16 @@
 convolution), those with the smallest weight norm, and shrinks what consumes them: a BatchNorm
 in between and the next layer's inputs. It is offered where the consumer is plain to see: the
 next layer of the same ``nn.Sequential`` after element-wise modules only (activations, dropout,
-batch norm), or for a model with its own ``forward``, the one layer its output reaches through
-element-wise operations in the ``torch.fx`` trace (:mod:`..torch_graph`). The result is a smaller dense model. ``Perforate(rate, "magnitude")`` zeroes that
+batch norm), the feed-forward ``linear1`` -> ``linear2`` of a transformer layer (and
+``intermediate.dense`` -> ``output.dense`` of a Hugging Face BERT-style one), or for a model
+with its own ``forward``, the one layer its output reaches through element-wise operations in
+the ``torch.fx`` trace (:mod:`..torch_graph`). The result is a smaller dense model. ``Perforate(rate, "magnitude")`` zeroes that
 share of the layer's weights, smallest magnitude first; a loop policy (``Perforate(0.5)``'s
 default ``"modulo"``) on a layer means ``"neurons"`` where a consumer is known, else
-``"magnitude"``. ``"magnitude"`` zeroes weights, smallest magnitude first: the model keeps its dense shape, so it
-is smaller only when stored sparse, and no faster with dense kernels; its label says so.
+``"magnitude"``. A ``Linear`` pruned by magnitude at 75% or more is stored sparse (CSR, see
+:mod:`.sparse`), smaller and, where its kernel beats the dense one, faster; below that, and for
+convolutions, the zeros stay in a dense weight that is neither smaller nor faster (the site's
+``magnitude_storage`` fact says which).
 
 A ``nn.ModuleList`` of blocks of one type (transformer layers, residual blocks) is a loop over
 layers, and is perforated like a loop: ``Perforate(rate, "modulo" | "truncate" | "random")``
@@ -30,9 +34,10 @@ from ...targets.torch import TorchProgram, get_module, named_leaves, require_tor
 from .. import register
 from ..torch_graph import traced_consumer
 from ..torch_sites import edit_layers, layer_site
+from .sparse import SPARSE_FROM, sparse_linear
 
 NEURON_RATES = (0.25, 0.5, 0.75)
-MAGNITUDE_RATES = (0.5, 0.75, 0.9)
+MAGNITUDE_RATES = (0.75, 0.9, 0.95)
 ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "ELU", "Mish",
                "Hardswish", "Dropout", "Identity")
 
@@ -58,12 +63,24 @@ class TorchPruning:
             choices = [Perforate(r, "magnitude") for r in MAGNITUDE_RATES]
             if chain is not None and _outputs(module) >= 4:
                 choices = [Perforate(r, "neurons") for r in NEURON_RATES] + choices
+            storage = "CSR" if isinstance(module, nn.Linear) else "dense: zeros save no time or bytes"
             sites.append(layer_site(path, module, "perforate", Knob(Perforate(), tuple(choices)),
-                                    consumer=chain[1] if chain else None))
+                                    model=program.model, consumer=chain[1] if chain else None,
+                                    magnitude_storage=storage))
         return sites
 
     def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
-        return edit_layers(program, settings, _prune)
+        program = edit_layers(program, settings, _prune)
+        # last, so neuron pruning of another layer shrinks these while they are still dense
+        model = program.variant
+        nn = require_torch().nn
+        for site, setting in settings.items():
+            path = site.rpartition("/")[0]
+            layer = get_module(model, path) if not setting.is_exact else None
+            if type(layer) is nn.Linear and setting.rate >= SPARSE_FROM and (
+                    setting.policy == "magnitude" or _zeroed_by_magnitude(model, path, setting)):
+                set_module(model, path, sparse_linear(layer))
+        return program
 
 
 def _prune(model: Any, site: str, path: str, setting: Perforate) -> None:
@@ -89,6 +106,11 @@ def _prune(model: Any, site: str, path: str, setting: Perforate) -> None:
             "use policy='magnitude' for this layer."
         )
     prune_neurons(model, path, chain, setting.rate)
+
+
+def _zeroed_by_magnitude(model: Any, path: str, setting: Perforate) -> bool:
+    """A loop policy on a layer without a known consumer meant magnitude pruning."""
+    return setting.policy in LOOP_POLICIES and coupled(model, path) is None
 
 
 LAYER_RATES = (0.25, 0.5)
@@ -130,6 +152,12 @@ def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
     nn = require_torch().nn
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
+    if isinstance(parent, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+        # the feed-forward block: linear2(dropout(activation(linear1(x)))), element-wise between
+        return ([], f"{parent_path}.linear2") if name == "linear1" else None
+    ffn_output = _bert_ffn_output(model, path)
+    if ffn_output is not None:
+        return [], ffn_output
     if not isinstance(parent, nn.Sequential):
         return traced_consumer(model, path)
     names = [n for n, _ in parent.named_children()]
@@ -147,6 +175,23 @@ def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
         same = type(module) is type(layer) and (not isinstance(module, nn.Conv2d) or module.groups == 1)
         return (norms, full) if same else None
     return None
+
+
+def _bert_ffn_output(model: Any, path: str) -> str | None:
+    """The feed-forward of a Hugging Face BERT-style layer (BERT, RoBERTa, MiniLM, ...):
+    ``<layer>.intermediate.dense`` -> activation -> ``<layer>.output.dense``, which such models'
+    own ``forward`` hides from ``torch.fx``."""
+    if not path.endswith("intermediate.dense"):
+        return None
+    layer_path = path[: -len("intermediate.dense")]
+    consumer = f"{layer_path}output.dense"
+    try:
+        layer, output = model.get_submodule(path), model.get_submodule(consumer)
+    except AttributeError:
+        return None
+    nn = require_torch().nn
+    fits = isinstance(output, nn.Linear) and output.in_features == layer.out_features
+    return consumer if fits else None
 
 
 def zero_smallest(layer: Any, rate: float) -> None:

@@ -33,7 +33,8 @@ class TorchLowRank:
                 ranks = useful_ranks(module.in_features, module.out_features)
                 if ranks:
                     choices = tuple(Substitute("lowrank", rank=r) for r in ranks)
-                    sites.append(layer_site(path, module, "substitute", Knob(Substitute(), choices)))
+                    sites.append(layer_site(path, module, "substitute", Knob(Substitute(), choices),
+                                            model=program.model))
         return sites
 
     def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:

@@ -1,0 +1,119 @@
+"""Transformer models: children of fused encoder layers, the feed-forward of BERT-style layers,
+layers of repeated blocks tuned as one (``grouping="blocks"``), and settings that save nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is an optional extra (pip install 'approxify[torch]')")
+
+import approxify as ax  # noqa: E402
+from approxify.errors import InvalidArgument  # noqa: E402
+from approxify.search.groups import expand, group_sites  # noqa: E402
+from test_torch_target import Encoder, mlp, run, trained_classifier  # noqa: E402
+
+nn = torch.nn
+X = torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(1))
+
+
+def test_children_of_a_fused_encoder_layer_can_be_replaced():
+    model = Encoder().eval()
+    config = {"encoder.layers.0.linear1/substitute": ax.Substitute("lowrank", rank=8),
+              "encoder.layers.1.linear2/precision": ax.Precision("int8"),
+              "encoder.layers.2.linear1/precision": ax.Precision("bfloat16")}
+    variant = ax.apply(model, config)
+    assert run(variant, X).shape == (3, 3)  # the fused fast path would read linear1.weight and fail
+    switched = [type(layer).__name__ for layer in variant.encoder.layers]
+    assert switched == ["GenericEncoderLayer"] * 3 + ["TransformerEncoderLayer"]
+    assert all(type(layer) is nn.TransformerEncoderLayer for layer in model.encoder.layers)
+    assert not variant.encoder.use_nested_tensor
+
+
+def test_the_generic_encoder_layer_computes_what_the_fused_one_does():
+    from approxify.transforms.torch_fused import unfuse_ancestors
+
+    model = Encoder().eval()
+    generic = ax.apply(model, {})
+    unfuse_ancestors(generic, "encoder.layers.0.linear1")
+    assert type(generic.encoder.layers[0]).__name__ == "GenericEncoderLayer"
+    assert torch.allclose(run(generic, X), run(model, X), atol=1e-5)
+
+
+def test_feed_forward_neurons_of_an_encoder_layer_shrink_linear2():
+    model = Encoder().eval()
+    sites = {s.id: s for s in ax.sites(model, families=["perforate"])}
+    assert sites["encoder.layers.0.linear1/perforate"].facts["consumer"] == "encoder.layers.0.linear2"
+    assert all(c.policy == "magnitude" for c in sites["encoder.layers.0.linear2/perforate"].knob.choices)
+    variant = ax.apply(model, {"encoder.layers.0.linear1/perforate": ax.Perforate(0.5, "neurons")})
+    layer = variant.encoder.layers[0]
+    assert (layer.linear1.out_features, layer.linear2.in_features) == (32, 32)
+    assert run(variant, X).shape == (3, 3)
+
+
+def test_layers_of_repeated_blocks_have_a_role():
+    sites = {s.id: s for s in ax.sites(Encoder())}
+    assert sites["encoder.layers.2.linear1/precision"].facts["role"] == "encoder.layers.*.linear1/precision"
+    assert "role" not in sites["embed/precision"].facts
+    assert "role" not in {k for s in ax.sites(mlp()) for k in s.facts}  # a Sequential is not blocks
+
+
+def test_blocks_grouping_tunes_one_role_as_one_site():
+    sites = ax.sites(Encoder(), families=["precision"])
+    tuned, groups = group_sites(sites, "blocks")
+    role = "blocks:encoder.layers.*.linear1/precision"
+    assert groups[role] == [f"encoder.layers.{i}.linear1/precision" for i in range(4)]
+    assert {s.id for s in tuned} == {"embed/precision", "head/precision", role,
+                                     "blocks:encoder.layers.*.linear2/precision"}
+    grouped = next(s for s in tuned if s.id == role)
+    assert grouped.where == "encoder.layers.*.linear1" and "4 layers" in grouped.detail
+    assert expand({role: ax.Precision("int8")}, groups) == {m: ax.Precision("int8") for m in groups[role]}
+    assert group_sites(sites, "none") == (list(sites), {})
+
+
+def test_grouping_is_checked_against_the_target():
+    model, batches = trained_classifier()
+    with pytest.raises(InvalidArgument, match=r"grouping='flow' groups a Python function's sites.*'blocks'"):
+        ax.approximate(model, batches, quality="mismatch", bound=0.05, grouping="flow", progress=False)
+    import precision_kernels as K
+
+    with pytest.raises(InvalidArgument, match=r"grouping='blocks' groups a model's sites.*'flow'"):
+        ax.approximate(K.variance_pair, K.variance_inputs(4), grouping="blocks", progress=False)
+
+
+def test_a_model_setting_that_saves_nothing_alone_is_left_out_of_the_search():
+    model, batches = trained_classifier()
+    result = ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="params",
+                            families=["precision", "perforate"], select=["0/precision", "0/perforate"],
+                            budget=ax.Budget(trials=0), progress=False)
+    records = {(r["site"], r["label"]): r for r in result.sensitivity}
+    cast = records[("0/precision", "bfloat16")]  # the same number of parameters
+    assert not cast["kept"] and cast["reason"] == "saves nothing alone (1.00x)"
+    assert records[("0/perforate", "neurons 50%")]["kept"]
+
+
+def test_int8_scales_weights_per_output_channel():
+    variant = ax.apply(mlp(), {"2/precision": ax.Precision("int8")})
+    assert variant[2].weight().qscheme() == torch.per_channel_affine
+
+
+def tiny_bert():
+    transformers = pytest.importorskip("transformers", reason="the minilm extra")
+    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2,
+                                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=16)
+    torch.manual_seed(0)
+    return transformers.BertModel(config).eval()
+
+
+def test_feed_forward_neurons_of_a_bert_layer_shrink_its_output_dense():
+    bert = tiny_bert()
+    sites = {s.id: s for s in ax.sites(bert, families=["perforate"])}
+    site = sites["encoder.layer.1.intermediate.dense/perforate"]
+    assert site.facts["consumer"] == "encoder.layer.1.output.dense"
+    assert site.facts["role"] == "encoder.layer.*.intermediate.dense/perforate"
+    variant = ax.apply(bert, {site.id: ax.Perforate(0.25, "neurons")})
+    layer = variant.encoder.layer[1]
+    assert (layer.intermediate.dense.out_features, layer.output.dense.in_features) == (24, 24)
+    ids = torch.randint(0, 50, (2, 6), generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        assert variant(input_ids=ids).last_hidden_state.shape == (2, 6, 16)
+    assert bert.encoder.layer[1].output.dense.in_features == 32
