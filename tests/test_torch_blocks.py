@@ -117,3 +117,86 @@ def test_feed_forward_neurons_of_a_bert_layer_shrink_its_output_dense():
     with torch.inference_mode():
         assert variant(input_ids=ids).last_hidden_state.shape == (2, 6, 16)
     assert bert.encoder.layer[1].output.dense.in_features == 32
+
+
+# --- sub-module surrogates -------------------------------------------------------------------------
+
+BATCHES = [torch.randn(16, 5, 8, generator=torch.Generator().manual_seed(i)) for i in range(8)]
+MLP = ax.Substitute("mlp", hidden=(16,))
+
+
+def relative_error(variant, model, x=X):
+    return float((run(variant, x) - run(model, x)).norm() / run(model, x).norm())
+
+
+def test_blocks_are_substitute_sites_once_example_inputs_ran():
+    model = Encoder().eval()
+    blocks = {s.id: s for s in ax.sites(model, families=["substitute"], example_inputs=BATCHES)
+              if s.facts.get("surrogate") == "mlp"}
+    assert set(blocks) == {f"encoder.layers.{i}/substitute" for i in range(4)}
+    site = blocks["encoder.layers.3/substitute"]
+    assert [c.label() for c in site.knob.choices] == ["mlp 8", "mlp 16"]  # a quarter and half of 32
+    assert site.facts["rows"] == 8 * 16 * 5  # one row per token
+    assert "encoder.layers.3/substitute" not in {s.id for s in ax.sites(model)}
+    with pytest.raises(ax.UnknownSite, match=r"exists once example inputs have run"):
+        ax.apply(model, {"encoder.layers.3/substitute": MLP})
+
+
+def test_a_block_surrogate_mimics_the_block_better_than_skipping_it():
+    model = Encoder().eval()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    variant = ax.apply(model, {"encoder.layers.3/substitute": MLP}, example_inputs=BATCHES)
+    assert type(variant.encoder.layers[3]).__name__ == "BlockSurrogate"
+    assert variant.encoder.layers[3].first.out_features == 16
+    skipped = ax.apply(model, {"encoder.layers": ax.Perforate(0.25, "truncate")})  # drops block 3
+    assert relative_error(variant, model) < 0.5 * relative_error(skipped, model)
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+def test_blocks_that_change_the_shape_get_no_surrogate():
+    class Tower(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Sequential(nn.Linear(8, 16), nn.ReLU()),
+                                         nn.Sequential(nn.Linear(16, 8), nn.ReLU())])
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    sites = ax.sites(Tower(), families=["substitute"], example_inputs=[torch.randn(64, 8)])
+    assert {s.id for s in sites} == {"layers.0.0/substitute", "layers.1.0/substitute"}  # low rank only
+    from approxify.targets.torch import lift_model
+    from approxify.transforms.substitute.torch_blocks import observe_blocks
+
+    traces = observe_blocks(lift_model(Tower()), [torch.randn(4, 8)])
+    assert traces["layers.0"].reason == "it does not map one tensor to a tensor of the same shape"
+
+
+def test_a_chosen_block_surrogate_is_saved_and_rebuilt_without_training(tmp_path, monkeypatch):
+    from approxify.transforms.substitute import torch_blocks
+
+    model = Encoder().eval()
+    batches = [torch.randn(8, 5, 8, generator=torch.Generator().manual_seed(10 + i)) for i in range(40)]
+    result = ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="params",
+                            families=["substitute"], select=["encoder.layers.3/substitute"],
+                            budget=ax.Budget(trials=0), progress=False)
+    assert result.best.config == {"encoder.layers.3/substitute": ax.Substitute("mlp", hidden=(8,))}
+    saved = result.save(tmp_path / "r.json")
+    monkeypatch.setattr(torch_blocks, "_train", lambda *a: pytest.fail("a loaded result retrained"))
+    loaded = ax.load(saved, target=model).program()
+    assert torch.equal(run(loaded, batches[0]), run(result.program(), batches[0]))
+
+
+def test_block_fits_round_trip_through_json_exactly():
+    import json
+
+    from approxify.transforms.substitute.torch_blocks import BlockFit
+
+    variant = ax.apply(Encoder().eval(), {"encoder.layers.1/substitute": MLP}, example_inputs=BATCHES)
+    module = variant.encoder.layers[1]
+    fit = BlockFit(32, 16, {k: v.clone() for k, v in module.state_dict().items()}, 0.1, 0.2)
+    again = BlockFit.from_dict(json.loads(json.dumps(fit.to_dict())))
+    assert all(torch.equal(again.weights[k], v) for k, v in fit.weights.items())
+    assert torch.equal(run(again.module(), X.view(-1, 8).repeat(1, 4)), run(module, X.view(-1, 8).repeat(1, 4)))

@@ -277,8 +277,25 @@ def test_model_costs_count_what_is_stored():
     assert weight_bytes(quantized) < weight_bytes(model) - 3 * 32 * 32 + 100  # int8 weights: a quarter
     pruned = ax.evaluate(model, {"2/perforate": ax.Perforate(0.5, "neurons")}, [X], cost="params")
     assert pruned.speedup == pytest.approx(dense / parameter_count(ax.apply(model, {"2/perforate": ax.Perforate(0.5, "neurons")})))
-    with pytest.raises(ax.InvalidArgumentType, match="'time', 'params', 'bytes'"):
-        ax.evaluate(model, {}, [X], cost="flops")
+    with pytest.raises(ax.InvalidArgumentType, match="'time', 'params', 'bytes', 'flops'"):
+        ax.evaluate(model, {}, [X], cost="energy")
+
+
+def test_flops_count_the_work_each_variant_does():
+    from approxify.measure.model_cost import flop_count
+
+    model = mlp().eval()
+    rows = len(X)
+    dense = 2 * rows * (16 * 32 + 32 * 32 + 32 * 4)
+    assert flop_count(model, [X, X]) == 2 * dense
+    int8 = ax.apply(model, {"2/precision": ax.Precision("int8")})
+    assert flop_count(int8, [X]) == dense  # torch's counter misses quantized ops: counted by shape
+    sparse = ax.apply(model, {"2/perforate": ax.Perforate(0.75, "magnitude")})
+    assert flop_count(sparse, [X]) == dense - 2 * rows * 768  # only the kept quarter multiplies
+    factored = ax.apply(model, {"2/substitute": ax.Substitute("lowrank", rank=4)})
+    assert flop_count(factored, [X]) == dense - 2 * rows * (32 * 32 - 4 * 64)
+    assert ax.evaluate(model, {"2/perforate": ax.Perforate(0.5, "neurons")}, [X], cost="flops").speedup == (
+        pytest.approx(dense / (2 * rows * (16 * 32 + 32 * 16 + 16 * 4))))
 
 
 class Encoder(nn.Module):

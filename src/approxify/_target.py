@@ -52,11 +52,11 @@ class Target:
             self.program = replace(lift(obj, modules=modules), named_calls=self.calls)
         self.modules = tuple(modules)
         self._transforms = transforms_for(self.kind)
-        self._discover()
+        self.discover()
         if example_inputs is not None:
             self.profile(self.inputs(example_inputs, name="example_inputs"), families=families)
 
-    def _discover(self) -> None:
+    def discover(self) -> None:
         self.sites: list[Site] = [s for t in self._transforms for s in t.discover(self.program)]
         self.site_index = index_sites(self.sites)
 
@@ -72,7 +72,7 @@ class Target:
             chosen = examples[: transform.tuning_examples] if tuning else examples
             data = observe(self.program, chosen, name=self.name)
             self.program = self.program.with_observations(transform.family, data)
-        self._discover()
+        self.discover()
 
     @property
     def per_sample(self) -> bool:
@@ -147,6 +147,10 @@ class Target:
                 hint = (" A call to a function named with calls= is a site only when the same "
                         "calls= is given again (ax.apply(..., calls=[...]), ax.load(path, calls=[...]))."
                         if "/call:" in site_id else "")
+                if self.kind == "torch" and getattr(setting, "kind", None) == "mlp":
+                    hint = (" A block's surrogate is trained on what the block computes: its site "
+                            "exists once example inputs have run (ax.apply(model, config, "
+                            "example_inputs=batches[:8]), ax.sites(model, example_inputs=...)).")
                 raise UnknownSite(unknown_site_message(site_id, self.sites) + hint)
             if setting.family != site.family:
                 example = site.knob.choices[0] if site.knob.choices else site.knob.exact

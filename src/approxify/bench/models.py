@@ -22,7 +22,7 @@ from .child import run_each
 
 MODELS = ("digits-mlp", "digits-cnn", "minilm")
 TRIALS = 40
-REPAIR_STEPS = 300
+REPAIR_STEPS = 1000
 PRUNE_AMOUNTS = (0.9, 0.8, 0.7, 0.5, 0.3)
 
 
@@ -33,7 +33,7 @@ def _setup(name: str) -> dict[str, Any]:
 
         kind = "MLP" if name == "digits-mlp" else "CNN"
         return {"model": digits.mlp() if kind == "MLP" else digits.cnn(),
-                "inputs": digits.make_inputs(64, copies=4, noise=0.05, seed=0),
+                "inputs": digits.make_inputs(64, copies=8, noise=0.05, seed=0),
                 "fresh": digits.make_inputs(64, copies=1, noise=0.05, seed=1),
                 "quality": "mismatch", "bound": 0.01, "repair": REPAIR_STEPS, "loss_cap": None,
                 "title": f"digits {kind} (batches of 64 8x8 images)"}

@@ -46,8 +46,9 @@ CostFunction = Callable[[Callable[..., Any], Sequence[Any]], float]
 
 
 def check_cost(cost: Any, *, model: bool = False) -> str | CostFunction:
-    """``cost=``: ``"time"``, a function ``cost(fn, inputs)``, or for a model ``"params"`` or
-    ``"bytes"`` (its stored numbers or their bytes, see :mod:`.model_cost`)."""
+    """``cost=``: ``"time"``, a function ``cost(fn, inputs)``, or for a model ``"params"``,
+    ``"bytes"`` or ``"flops"`` (its stored numbers, their bytes, or the operations of its forward
+    pass, see :mod:`.model_cost`)."""
     if cost == "time" or callable(cost):
         return cost
     if model and isinstance(cost, str):
@@ -55,7 +56,7 @@ def check_cost(cost: Any, *, model: bool = False) -> str | CostFunction:
 
         if cost in MODEL_COSTS:
             return MODEL_COSTS[cost]
-    names = "'time', 'params', 'bytes'" if model else "'time'"
+    names = "'time', 'params', 'bytes', 'flops'" if model else "'time'"
     raise InvalidArgumentType(
         f"cost= expects {names} or a function cost(fn, inputs) -> float (lower is better), "
         f"got {cost!r}."

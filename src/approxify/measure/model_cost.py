@@ -1,7 +1,10 @@
-"""Deterministic costs of a model: its parameters and the bytes of its saved weights.
+"""Deterministic costs of a model: its parameters, the bytes of its saved weights, its FLOPs.
 
-Both read the state dict, so quantized layers (whose int8 weights are packed, not parameters)
-count what they store: a dynamically quantized ``Linear`` has a quarter of the bytes.
+Parameters and bytes read the state dict, so quantized layers (whose int8 weights are packed,
+not parameters) count what they store: a dynamically quantized ``Linear`` has a quarter of the
+bytes. FLOPs are counted by ``torch.utils.flop_counter`` over the inputs, corrected where its
+count is not the work done: a quantized ``Linear`` (an op it does not know) does the multiplies
+of its shape, and a sparse (CSR) one only those of its kept weights.
 """
 
 from __future__ import annotations
@@ -33,4 +36,28 @@ def weight_bytes(model: Any, inputs: Sequence[Any] = ()) -> float:
     return float(sum(t.numel() * t.element_size() for t in _stored(model)))
 
 
-MODEL_COSTS = {"params": parameter_count, "bytes": weight_bytes}
+def flop_count(model: Any, inputs: Sequence[Any] = ()) -> float:
+    """Floating-point (and int8) operations of the model's forward pass over ``inputs``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..targets.torch import run_hooked
+
+    corrections: list[float] = []
+
+    def correct(module: Any, args: tuple, output: Any) -> None:
+        rows = args[0].numel() // module.in_features
+        kind = type(module).__name__
+        if kind == "SparseLinear":  # counted as the dense matrix product it is not
+            corrections.append(2.0 * rows * (module.values.numel() - module.in_features * module.out_features))
+        elif type(module).__module__.startswith("torch.ao.nn.quantized"):  # not counted at all
+            corrections.append(2.0 * rows * module.in_features * module.out_features)
+
+    hooks = [m.register_forward_hook(correct) for m in model.modules()
+             if hasattr(m, "in_features") and (type(m).__name__ == "SparseLinear"
+                                               or type(m).__module__.startswith("torch.ao.nn.quantized"))]
+    with FlopCounterMode(display=False) as counter:
+        run_hooked(model, inputs, hooks)
+    return float(counter.get_total_flops() + sum(corrections))
+
+
+MODEL_COSTS = {"params": parameter_count, "bytes": weight_bytes, "flops": flop_count}

@@ -8,8 +8,8 @@ optional extra, imported only when a model is given.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import UnsupportedTarget
@@ -38,6 +38,8 @@ class TorchProgram:
 
     model: Any
     variant: Any = None  # None: nothing changed yet
+    observations: Mapping[str, Any] = field(default_factory=dict)  # family -> what example runs saw
+    fits: dict[Any, Any] = field(default_factory=dict, compare=False)  # trained surrogates, shared
 
     @property
     def name(self) -> str:
@@ -59,6 +61,12 @@ class TorchProgram:
 
     def with_variant(self, variant: Any) -> TorchProgram:
         return replace(self, variant=variant)
+
+    def with_observations(self, family: str, data: Any) -> TorchProgram:
+        return replace(self, observations={**self.observations, family: data})
+
+    def observed(self, family: str) -> Any:
+        return self.observations.get(family)
 
     def source(self) -> str:
         return repr(self.current)
@@ -84,6 +92,22 @@ def named_leaves(model: Any) -> Iterator[tuple[str, Any]]:
     for path, module in model.named_modules():
         if path:
             yield path, module
+
+
+def run_hooked(model: Any, items: Any, hooks: list[Any]) -> None:
+    """Run ``model`` on each input (a tensor, a tuple, ``Args``) in inference mode, then remove
+    ``hooks`` (forward hooks registered for this run), also when a batch fails."""
+    from ..measure.inputs import split_call
+
+    torch = require_torch()
+    try:
+        with torch.inference_mode():
+            for item in items:
+                args, kwargs = split_call(item)
+                model(*args, **kwargs)
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def get_module(model: Any, path: str) -> Any:

@@ -33,14 +33,18 @@ def layer_site(path: str, module: Any, family: str, knob: Knob, *, model: Any = 
 def block_role(model: Any, path: str) -> str | None:
     """``path`` with ``*`` for the index into a ``ModuleList`` of two or more blocks of one type
     (``encoder.layer.3.output.dense`` -> ``encoder.layer.*.output.dense``); None elsewhere."""
-    nn = require_torch().nn
     parts = path.split(".")
     for i in range(1, len(parts)):
-        container = model.get_submodule(".".join(parts[:i]))
-        if (isinstance(container, nn.ModuleList) and len(container) >= 2
-                and len({type(m) for m in container}) == 1 and parts[i].isdigit()):
+        if parts[i].isdigit() and repeated_blocks(model.get_submodule(".".join(parts[:i]))):
             return ".".join([*parts[:i], "*", *parts[i + 1:]])
     return None
+
+
+def repeated_blocks(module: Any) -> bool:
+    """A ModuleList of two or more blocks of one type: a loop over layers."""
+    nn = require_torch().nn
+    return (isinstance(module, nn.ModuleList) and len(module) >= 2
+            and len({type(m) for m in module}) == 1)
 
 
 def replaceable(model: Any, path: str) -> bool:

@@ -33,7 +33,7 @@ from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
 from ..torch_graph import traced_consumer
-from ..torch_sites import edit_layers, layer_site
+from ..torch_sites import edit_layers, layer_site, repeated_blocks
 from .sparse import SPARSE_FROM, sparse_linear
 
 NEURON_RATES = (0.25, 0.5, 0.75)
@@ -51,7 +51,7 @@ class TorchPruning:
         nn = require_torch().nn
         sites = []
         for path, module in named_leaves(program.model):
-            if _repeated_blocks(module):
+            if repeated_blocks(module):
                 choices = tuple(Perforate(r, p) for p in ("modulo", "truncate") for r in LAYER_RATES
                                 if round(r * len(module)) >= 1)
                 sites.append(layer_site(path, module, "perforate", Knob(Perforate(), choices),
@@ -84,7 +84,7 @@ class TorchPruning:
 
 
 def _prune(model: Any, site: str, path: str, setting: Perforate) -> None:
-    if _repeated_blocks(get_module(model, path)):
+    if repeated_blocks(get_module(model, path)):
         if setting.policy not in ("modulo", "truncate", "random"):
             raise InvalidConfig(
                 f"config[{site!r}]: blocks of {path} are dropped like loop iterations, with "
@@ -114,13 +114,6 @@ def _zeroed_by_magnitude(model: Any, path: str, setting: Perforate) -> bool:
 
 
 LAYER_RATES = (0.25, 0.5)
-
-
-def _repeated_blocks(module: Any) -> bool:
-    """A ModuleList of two or more blocks of one type: a loop over layers."""
-    nn = require_torch().nn
-    return (isinstance(module, nn.ModuleList) and len(module) >= 2
-            and len({type(m) for m in module}) == 1)
 
 
 def drop_blocks(blocks: Any, setting: Perforate) -> Any:

@@ -35,6 +35,15 @@ class Fitted:
         return Fitted(Surrogate.from_dict(data["surrogate"]), int(data["outputs"]), bool(data["tuple_result"]))
 
 
+def load_fit(data: dict[str, Any]) -> Any:
+    """A saved fit: a call site's surrogate (:class:`Fitted`) or a model block's (``block-mlp``)."""
+    if data.get("kind") == "block-mlp":
+        from .torch_blocks import BlockFit
+
+        return BlockFit.from_dict(data)
+    return Fitted.from_dict(data)
+
+
 def fit_key(site: str, setting: Substitute) -> str:
     return f"{site}|{json.dumps({'kind': setting.kind, **setting.fit_options()}, sort_keys=True)}"
 

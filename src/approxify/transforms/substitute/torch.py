@@ -1,4 +1,5 @@
-"""Distillation of a model's layers: a ``Linear`` replaced by two thinner ones (low rank).
+"""Distillation of a model's layers: a ``Linear`` replaced by two thinner ones (low rank), and
+a block replaced by a small MLP trained to mimic it (:mod:`.torch_blocks`).
 
 ``Substitute("lowrank", rank=r)`` factors the weight by a truncated SVD, ``W ~ (U_r S_r^1/2)
 (S_r^1/2 V_r^T)``: a ``Linear(in, r)`` then a ``Linear(r, out)`` with the original bias. It is
@@ -16,18 +17,26 @@ from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
 from ..torch_sites import edit_layers, layer_site, replaceable
+from .torch_blocks import block_sites, observe_blocks, replace_block
 
 RANK_SHARES = (0.125, 0.25, 0.5)  # of the rank at which the factored layer is as large as the original
 
 
 @register
-class TorchLowRank:
+class TorchSubstitute:
     family = "substitute"
     target = "torch"
+    tuning_examples = 8  # tuning batches whose block inputs and outputs surrogates learn from
+
+    def observe(self, program: TorchProgram, examples, *, name: str) -> dict[str, Any]:
+        return observe_blocks(program, list(examples))
 
     def discover(self, program: TorchProgram) -> list[Site]:
         nn = require_torch().nn
         sites = []
+        for path, (choices, rows) in block_sites(program).items():
+            sites.append(layer_site(path, get_module(program.model, path), "substitute",
+                                    Knob(Substitute(), choices), rows=rows, surrogate="mlp"))
         for path, module in named_leaves(program.model):
             if isinstance(module, nn.Linear) and replaceable(program.model, path):
                 ranks = useful_ranks(module.in_features, module.out_features)
@@ -38,7 +47,13 @@ class TorchLowRank:
         return sites
 
     def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
-        return edit_layers(program, settings, _factor)
+        def substitute(model: Any, site: str, path: str, setting: Substitute) -> None:
+            if setting.kind == "mlp":
+                replace_block(program, model, site, path, setting)
+            else:
+                _factor(model, site, path, setting)
+
+        return edit_layers(program, settings, substitute)
 
 
 def _factor(model: Any, site: str, path: str, setting: Substitute) -> None:
