@@ -195,6 +195,14 @@ def trained_classifier() -> tuple[nn.Module, list]:
     return model, [batch(32)[0] for _ in range(30)]
 
 
+def labeled_classifier() -> tuple[nn.Module, list]:
+    """The classifier above with (inputs, labels) batches: the cluster each input came from."""
+    model, batches = trained_classifier()
+    generator = torch.Generator().manual_seed(1)
+    centres = torch.randn(5, 16, generator=generator) * 3  # the same centres, regenerated
+    return model, [(x, torch.cdist(x, centres).argmin(dim=1)) for x in batches]
+
+
 def test_evaluate_gives_one_loss_per_sample():
     model, batches = trained_classifier()
     exact = ax.evaluate(model, {}, batches[:4], quality="mismatch", repeats=1)
@@ -425,3 +433,31 @@ def test_low_rank_error_is_the_svds_theoretical_minimum():
         error = torch.linalg.matrix_norm(weight - product).item()
         assert error == pytest.approx(singular[rank:].square().sum().sqrt().item(), rel=1e-4)
         assert torch.equal(factored[1].bias, model[2].bias)
+
+
+def test_accuracy_drop_counts_samples_the_variant_gets_newly_wrong():
+    from approxify.measure.quality import newly_wrong
+
+    exact = torch.tensor([[2.0, 0.0], [2.0, 0.0], [0.0, 2.0], [0.0, 2.0]])
+    approx = torch.tensor([[0.0, 2.0], [2.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    labels = torch.tensor([0, 0, 0, 1])
+    # right -> wrong counts; wrong -> right (the third) is not subtracted: an upper bound
+    assert newly_wrong(exact, approx, labels).tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_accuracy_drop_takes_labeled_batches_and_certifies_per_sample():
+    model, batches = labeled_classifier()
+    evaluation = ax.evaluate(model, {"2/perforate": ax.Perforate(0.75, "neurons")}, batches,
+                             quality="accuracy_drop", cost="params")
+    assert evaluation.losses.shape == (30 * 32,) and set(evaluation.losses.tolist()) <= {0.0, 1.0}
+    with torch.inference_mode():
+        exact_right = [(model(x).argmax(1) == y) for x, y in batches]
+    assert float(torch.cat(exact_right).float().mean()) > 0.9  # the labels are the true classes
+    result = ax.approximate(model, batches, quality="accuracy_drop", bound=0.05, cost="params",
+                            families=["perforate"], budget=ax.Budget(trials=4), progress=False)
+    assert result.best.certified and result.best.certificate.n == 15 * 32
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(
+        torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])), batch_size=32)
+    assert ax.evaluate(model, {}, loader, quality="accuracy_drop").losses.shape == (30 * 32,)
+    with pytest.raises(ax.InvalidArgument, match=r"inputs\[0\] is a Tensor; .*\(batch, labels\) pair"):
+        ax.evaluate(model, {}, [x for x, _ in batches], quality="accuracy_drop")

@@ -100,8 +100,8 @@ def evaluate(
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
     target = _target_for(fn, modules, example_inputs, calls)
-    items = target.inputs(inputs)
     metric = get_quality(quality, per_sample=target.per_sample)
+    items = target.inputs(inputs, labeled=metric.needs_labels)
     cost = check_cost(cost, model=target.per_sample)
     variant = target.build(config)
     exact = target.exact()

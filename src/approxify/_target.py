@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import Setting, check_config
 from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite
-from .measure.inputs import check_inputs, split_call
+from .measure.inputs import Labeled, check_inputs, split_call
 from .sites import Site, index_sites, select_sites, unknown_site_message
 from .targets.python import lift
 from .targets.torch import is_torch_module, lift_model
@@ -84,13 +84,24 @@ class Target:
         in eval mode (the user's model may be training; it is neither used nor switched)."""
         return self.obj if self.kind == "python" else self.build({})
 
-    def inputs(self, inputs: Any, *, name: str = "inputs") -> list[Any]:
+    def inputs(self, inputs: Any, *, name: str = "inputs", labeled: bool = False) -> list[Any]:
         """The user's inputs as a list of calls. For a model a ``DataLoader`` is read once: its
         batches are ``(inputs, labels, ...)`` (the labels are dropped: losses compare with the
-        exact model) or bare input tensors."""
+        exact model) or bare input tensors. ``labeled`` (a metric that needs labels): every
+        input is ``(batch, ..., labels)``, kept as a ``Labeled`` call."""
         if self.kind == "torch" and type(inputs).__name__ == "DataLoader":
-            inputs = [b[0] if isinstance(b, (list, tuple)) else b for b in inputs]
-        return check_inputs(inputs, name=name)
+            inputs = list(inputs) if labeled else [b[0] if isinstance(b, (list, tuple)) else b for b in inputs]
+        items = check_inputs(inputs, name=name)
+        if not labeled:
+            return items
+        for position, item in enumerate(items):
+            if not isinstance(item, (list, tuple)) or len(item) < 2:
+                raise InvalidArgument(
+                    f"{name}[{position}] is a {type(item).__name__}; a metric that compares with "
+                    "labels (accuracy_drop) takes each input as a (batch, labels) pair, or a "
+                    "DataLoader of (inputs, labels) batches."
+                )
+        return [Labeled(*item[:-1], labels=item[-1]) for item in items]
 
     def units_of(self, item: Any) -> int:
         """Losses one input gives: 1 per call, or a model's batch size."""

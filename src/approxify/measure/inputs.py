@@ -28,6 +28,17 @@ class Args:
         return f"Args({', '.join(parts)})"
 
 
+class Labeled(Args):
+    """A model's batch with its true labels: the model gets the arguments, a metric that needs
+    labels (``accuracy_drop``) gets ``labels``."""
+
+    __slots__ = ("labels",)
+
+    def __init__(self, *args: Any, labels: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.labels = labels
+
+
 def split_call(item: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     if isinstance(item, Args):
         return item.args, item.kwargs

@@ -28,18 +28,21 @@ class Quality:
     ``binary``: the loss only takes the values 0 and 1, so exact binomial bounds apply.
     ``cap``: losses are capped here (and a failure counts as ``cap``); see :func:`with_cap`.
     ``per_sample``: the loss is one value per sample of a batch (a model's output, first axis),
-    so the statistical unit is the sample, not the call.
+    so the statistical unit is the sample, not the call. ``needs_labels``: the loss compares with
+    the true labels too (``accuracy_drop``), which the inputs carry.
     """
 
     name: str
-    loss: Callable[[Any, Any], Any]
+    loss: Callable[..., Any]
     binary: bool = False
     cap: float = 1.0
     per_sample: bool = False
+    needs_labels: bool = False  # loss(exact, approx, labels): the inputs carry each batch's labels
 
-    def __call__(self, exact: Any, approx: Any) -> Any:
+    def __call__(self, exact: Any, approx: Any, labels: Any = None) -> Any:
         if self.per_sample:
-            values = np.asarray(self.loss(exact, approx), dtype=np.float64).ravel()
+            raw = self.loss(exact, approx, labels) if self.needs_labels else self.loss(exact, approx)
+            values = np.asarray(raw, dtype=np.float64).ravel()
             if np.isnan(values).any() or (values < 0).any():
                 raise ValueError(f"quality {self.name!r} returned {values!r}; losses must be >= 0")
             return np.minimum(values, self.cap)
@@ -211,8 +214,21 @@ def rows_cosine(exact: Any, approx: Any) -> np.ndarray:
     return np.where((e == a).all(axis=1), 0.0, distance)  # identical rows: exactly 0, not 1e-16
 
 
+def newly_wrong(exact: Any, approx: Any, labels: Any) -> np.ndarray:
+    """1 for each sample the exact model classifies right and the variant wrong, else 0: its
+    mean bounds the accuracy drop from above (samples the variant fixes are not subtracted, so
+    the bound certified holds for the drop whatever the variant fixes)."""
+    e, a = _rows(exact, approx)
+    truth = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels).reshape(-1)
+    if truth.shape != (len(e),):
+        raise OutputMismatch(f"{truth.size} labels for a batch of {len(e)} samples")
+    return ((e.argmax(axis=1) == truth) & (a.argmax(axis=1) != truth)).astype(np.float64)
+
+
 PER_SAMPLE = {
     "mismatch": Quality("mismatch", top1_disagreement, binary=True, per_sample=True),
+    "accuracy_drop": Quality("accuracy_drop", newly_wrong, binary=True, per_sample=True,
+                             needs_labels=True),
     "rel_l2": Quality("rel_l2", rows_rel_l2, per_sample=True),
     "cosine": Quality("cosine", rows_cosine, per_sample=True),
 }

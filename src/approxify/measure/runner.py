@@ -103,7 +103,7 @@ class Reference:
     def _check_quality(self, index: int, output: Any) -> None:
         """The metric must accept the exact output and give 0 against itself."""
         try:
-            value = self.quality(output, output)
+            value = self.quality(output, output, self._labels(index))
         except Exception as exc:
             raise QualityError(
                 f"quality {self.quality.name!r} raised {type(exc).__name__}: {exc} when comparing "
@@ -116,6 +116,10 @@ class Reference:
                 f"#{index} with itself; a loss must be 0 for identical outputs."
             )
         self._units[index] = int(np.size(value))
+
+    def _labels(self, index: int) -> Any:
+        """The labels input ``index`` carries (a ``Labeled`` batch), for metrics that need them."""
+        return getattr(self.inputs[index], "labels", None)
 
     def units(self, indices: Sequence[int]) -> int:
         """How many losses ``indices`` give (samples, for a model)."""
@@ -161,7 +165,7 @@ class Reference:
         if has_nonfinite_where_exact_finite(exact, output):
             return worst, ("nonfinite", "NaN or Inf where the exact output is finite")
         try:
-            return self.quality(exact, output), None
+            return self.quality(exact, output, self._labels(index)), None
         except OutputMismatch as exc:
             return worst, ("mismatch", str(exc))
         except Exception as exc:  # noqa: BLE001

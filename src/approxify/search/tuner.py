@@ -43,6 +43,10 @@ from .progress import Progress
 from .space import SearchSpace, config_key
 
 TIMING_INPUTS = 16  # inputs timed per config; losses use every tuning input
+# a model's batches can take a tenth of a second each (a BERT): timing 16 of them, repeatedly,
+# for every config would cost more than the search; fewer are timed, as many as this takes
+MODEL_TIMING_SECONDS = 0.3
+MIN_TIMING_INPUTS = 4
 SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
 PROFILE_INPUTS = 20  # at most this many tuning inputs are run to find sites (float data, calls)
 # a model's layer setting that saves less than this alone is left out of the search: layers cost
@@ -102,9 +106,9 @@ def approximate(
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules, calls=calls)
-    items = target.inputs(inputs)
     bound = check_probability("bound", bound, example="0.05")
     metric = with_cap(get_quality(quality, per_sample=target.per_sample), loss_cap, bound=bound)
+    items = target.inputs(inputs, labeled=metric.needs_labels)
     confidence = check_probability("confidence", confidence, example="0.95")
     budget = budget if budget is not None else Budget()
     if not isinstance(budget, Budget):
@@ -160,7 +164,7 @@ def approximate(
     name = study_name or _study_name(target, settings)
     settings["study_name"] = name
     tuned_sites, groups = group_sites(sites, grouping)
-    tuner = Measurer(target, reference, tuning_idx, timing_indices=tuning_idx[:TIMING_INPUTS],
+    tuner = Measurer(target, reference, tuning_idx, timing_indices=_timed(target, reference, tuning_idx),
                      repeats=SEARCH_REPEATS, cost=cost, groups=groups)
     with studies.quiet_optuna(), Progress(enabled=progress) as bar:
         study = studies.open_study(storage, name, seed=seed)
@@ -169,7 +173,8 @@ def approximate(
         exact = Candidate({}, "exact", tuner.figures({}))
         points = [exact, *points]
         checker = Measurer(target, reference, heldout_idx,
-                           timing_indices=heldout_idx[:TIMING_INPUTS], repeats=repeats, cost=cost)
+                           timing_indices=_timed(target, reference, heldout_idx), repeats=repeats,
+                           cost=cost)
         front = _front(points, bound, max_certify)
         _certify(front, checker, bound=bound, confidence=confidence, metric=metric, bar=bar)
     best, notes = _choose(front, exact)
@@ -201,6 +206,19 @@ def approximate(
         _modules=tuple(modules),
         _calls=target.calls,
     )
+
+
+def _timed(target: Target, reference: Reference, indices: list[int]) -> list[int]:
+    """The inputs whose time is measured: the first :data:`TIMING_INPUTS`; for a model, only as
+    many (at least :data:`MIN_TIMING_INPUTS`) as the exact model needs
+    :data:`MODEL_TIMING_SECONDS` to run."""
+    timed = indices[:TIMING_INPUTS]
+    if not target.per_sample:
+        return timed
+    for count in range(MIN_TIMING_INPUTS, len(timed) + 1):
+        if reference.exact_seconds(timed[:count]) >= MODEL_TIMING_SECONDS:
+            return timed[:count]
+    return timed
 
 
 def check_repair(repair: Any, target: Target) -> bool:
