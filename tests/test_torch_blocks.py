@@ -200,3 +200,19 @@ def test_block_fits_round_trip_through_json_exactly():
     again = BlockFit.from_dict(json.loads(json.dumps(fit.to_dict())))
     assert all(torch.equal(again.weights[k], v) for k, v in fit.weights.items())
     assert torch.equal(run(again.module(), X.view(-1, 8).repeat(1, 4)), run(module, X.view(-1, 8).repeat(1, 4)))
+
+
+def test_uniform_configs_seed_the_search():
+    from approxify.search.model import SingleSite, uniform_seeds
+
+    int8, bf16, prune = ax.Precision("int8"), ax.Precision("bfloat16"), ax.Perforate(0.5, "neurons")
+    singles = [SingleSite("a", int8, 0.0, 1.2), SingleSite("b", int8, 0.0, 1.1),
+               SingleSite("c", int8, 0.0, 1.3), SingleSite("a", bf16, 0.0, 1.1),
+               SingleSite("b", bf16, 0.0, 1.1), SingleSite("c", prune, 0.0, 2.0)]
+    assert uniform_seeds(singles) == [{"a": int8, "b": int8, "c": int8}, {"a": bf16, "b": bf16}]
+    assert uniform_seeds(singles, limit=1) == [{"a": int8, "b": int8, "c": int8}]
+    model, batches = trained_classifier()
+    result = ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="bytes",
+                            families=["precision"], budget=ax.Budget(trials=3), progress=False)
+    seeded = [p.config for p in result.points if p.origin == "seed"]
+    assert {"0/precision": int8, "2/precision": int8, "4/precision": int8} in seeded

@@ -1,7 +1,9 @@
-"""An additive model of single-site measurements, used to seed the search.
+"""Seeds for the search: an additive model of single-site measurements, and uniform configs.
 
 Losses of sites applied together are predicted to add up, and so are the shares of time each
 saves alone. The model is only a guess (sites interact); its configs are measured like any other.
+Uniform configs are what a person tries first (every layer int8, every loop perforated at 50%):
+seeded, the search starts from them and its best is never worse than the best of them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ def additive_seeds(
             if config and config not in seeds:
                 seeds.append(config)
     return seeds[:limit]
+
+
+def uniform_seeds(singles: Sequence[SingleSite], *, limit: int = 4) -> list[dict[str, Setting]]:
+    """Up to ``limit`` configs giving every site that offers it the same setting (by label),
+    for labels that two or more sites keep, those shared by the most sites first."""
+    by_label: dict[str, dict[str, Setting]] = {}
+    for single in singles:
+        by_label.setdefault(single.setting.label(), {})[single.site] = single.setting
+    shared = sorted((c for c in by_label.values() if len(c) >= 2), key=len, reverse=True)
+    return shared[:limit]
 
 
 def _by_saving(s: SingleSite) -> tuple[float, float]:

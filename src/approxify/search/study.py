@@ -17,7 +17,7 @@ from typing import Any
 from ..config import Budget, Setting, config_from_dict, config_to_dict
 from ..report.result import Candidate
 from .measurer import Measurer
-from .model import SingleSite, additive_seeds
+from .model import SingleSite, additive_seeds, uniform_seeds
 from .progress import Progress
 from .space import SearchSpace, config_key
 
@@ -123,7 +123,9 @@ def search(
     distributions = space.distributions()
     if not study.user_attrs.get("seeded"):
         _add_sensitivity_trials(study, space, singles, distributions, bound)
-        for config in additive_seeds([s.single for s in singles if s.kept], bound=bound):
+        kept = [s.single for s in singles if s.kept]
+        seeds = additive_seeds(kept, bound=bound)
+        for config in seeds + [c for c in uniform_seeds(kept) if c not in seeds]:
             study.enqueue_trial(space.to_params(config), user_attrs={PHASE: "seed"})
         study.set_user_attr("seeded", True)
 
