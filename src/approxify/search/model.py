@@ -3,7 +3,7 @@
 Losses of sites applied together are predicted to add up, and so are the shares of time each
 saves alone. The model is only a guess (sites interact); its configs are measured like any other.
 Uniform configs are what a person tries first (every layer int8, every loop perforated at 50%):
-seeded, the search starts from them and its best is never worse than the best of them.
+seeded, the search measures them first, so what it finds is compared with them by measurement.
 """
 
 from __future__ import annotations
