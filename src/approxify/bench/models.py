@@ -1,7 +1,8 @@
 """The neural-network benchmark: tuned models vs the exact ones and single-technique baselines.
 
-Per model: ``ax.approximate`` over all three families with ``repair=`` (a short distillation
-fine-tune), certified on held-out samples; then, on fresh inputs, side by side in one run: the
+Per model (the digits MLP and CNN, and the pretrained MiniLM sentence encoder when its extra is
+installed): ``ax.approximate`` over all three families (the digits models with ``repair=``, a
+short distillation fine-tune), certified on held-out samples; then, on fresh inputs, side by side in one run: the
 exact model, the tuned one, and the baselines a person tries first — dynamic int8 quantization
 of every ``Linear`` (``quantize_dynamic``), global magnitude pruning (``torch.nn.utils.prune``,
 the largest amount that keeps the bound on these inputs) and a bfloat16 cast of every layer.
@@ -113,7 +114,8 @@ def _losses(exact, program, inputs, quality):
 
     metric = get_quality(quality, per_sample=True)
     with torch.inference_mode():
-        return np.concatenate([metric(exact(*split_call(x)[0]), program(*split_call(x)[0])) for x in inputs])
+        calls = [split_call(x)[0] for x in inputs]
+        return np.concatenate([metric(exact(*args), program(*args)) for args in calls])
 
 
 def _batch_ms(model, inputs) -> float:

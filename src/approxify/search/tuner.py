@@ -244,7 +244,7 @@ def saved_fits(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any
     from ..transforms.substitute.fitting import fit_key
 
     fits: dict[str, Any] = {}
-    cache = getattr(target.program, "fits", {})  # models have no fitted surrogates
+    cache = target.program.fits  # call-site surrogates, or a model's block surrogates
     for candidate in candidates:
         for site, setting in candidate.config.items():
             if isinstance(setting, Substitute) and setting.kind not in ("exact", "alternative"):

@@ -171,7 +171,10 @@ def _train(trace: BlockTrace, hidden: int) -> BlockFit:
     held = max(1, len(order) // 5)
     train, check = order[held:], order[:held]
     optimizer = torch.optim.Adam(surrogate.parameters(), lr=LEARNING_RATE)
-    best, best_error, waited = None, float("inf"), 0
+    # the starting weights (the block skipped) stand until an epoch does better, so a training
+    # that diverges to NaN still leaves a usable surrogate
+    best = {k: v.detach().clone() for k, v in surrogate.state_dict().items()}
+    best_error, waited = float("inf"), 0
     started = time.perf_counter()
     with torch.enable_grad():
         for _ in range(EPOCHS):
