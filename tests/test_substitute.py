@@ -304,6 +304,18 @@ def test_all_values_outside_and_nan_fall_back():
     assert guard_counts(variant)[site(K.call_slow_exp, "slow_exp")]["fallbacks"] == 3
 
 
+def test_with_two_arguments_only_the_values_outside_fall_back_whichever_side_or_nan():
+    s = site(K.uses_wave, "wave")
+    variant = ax.apply(K.uses_wave, {s: ax.Substitute("memo", cells=8)}, example_inputs=WAVE)
+    x = np.array([0.1, 0.2, 5.0, 0.3, -0.4, 0.5])  # 5.0 above x's range
+    y = np.array([0.1, -7.0, 0.2, np.nan, 0.3, 9.0])  # -7.0 below, 9.0 above y's range, NaN
+    outside = np.array([False, True, True, True, False, True])
+    exact, approx = K.uses_wave(x, y), variant(x, y)
+    assert np.array_equal(approx[outside], exact[outside], equal_nan=True)  # bit for bit
+    assert not np.array_equal(approx[~outside], exact[~outside])
+    assert guard_counts(variant)[s] == {"values": 6, "fallbacks": 4}
+
+
 def test_margin_widens_the_trusted_range():
     s = site(K.call_slow_exp, "slow_exp")
     variant = ax.apply(K.call_slow_exp, {s: ax.Substitute("poly", degree=8, margin=0.5)}, example_inputs=UNIT)

@@ -288,6 +288,39 @@ def test_samples_must_be_two_dimensional_with_matching_rows():
 # -- determinism and metadata --------------------------------------------------------------------
 
 
+def test_mlp_forward_is_the_tanh_network_in_every_block_and_precision():
+    from approxify.transforms.substitute import mlp
+
+    rng = np.random.default_rng(4)
+    sizes = (3, 7, 5, 2)  # two hidden layers
+    weights = []
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        weights += [rng.normal(size=(fan_in, fan_out)), rng.normal(size=fan_out)]
+    X = rng.normal(size=(mlp._BLOCK_ROWS + 5, 3))  # a full block and a partial one
+    h = X
+    for W, b in zip(weights[0:-2:2], weights[1:-2:2]):
+        h = np.tanh(h @ W + b)
+    reference = h @ weights[-2] + weights[-1]
+    out = mlp.forward(weights, X)
+    assert out.shape == (len(X), 2) and out.dtype == np.float64
+    np.testing.assert_allclose(out, reference, rtol=1e-12, atol=1e-12)
+    single = mlp.forward([w.astype(np.float32) for w in weights], X)
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, reference, rtol=0, atol=1e-4)
+
+
+def test_an_mlp_surrogate_predicts_in_float32_and_answers_in_the_argument_dtype():
+    from approxify.transforms.substitute import mlp
+
+    s = fitted("mlp")
+    x = dense(s, 1001)
+    exact_precision = mlp.forward(s.weights, x)  # the float64 network
+    y = s.predict(x)
+    assert y.dtype == np.float64 and s.predict(x.astype(np.float32)).dtype == np.float32
+    assert not np.array_equal(y, exact_precision)  # float32 arithmetic...
+    np.testing.assert_allclose(y, exact_precision, rtol=0, atol=1e-5)  # ...far below the fit's error
+
+
 def test_mlp_is_deterministic_for_a_seed():
     samples, x = exp_samples(), np.linspace(0, 1, 101)[:, None]
     first = fit("mlp", samples, options=FAST_MLP, seed=7).predict(x)

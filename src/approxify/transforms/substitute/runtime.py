@@ -105,37 +105,58 @@ class _ax_Substituted:
         single = any(a.dtype == _ax_np.float32 for a in arrays) and all(
             a.dtype == _ax_np.float32 or (a.ndim == 0 and a.dtype.kind in "fi") for a in arrays)
         arrays = [a.astype(_ax_np.float32 if single else float, copy=False) for a in arrays]
-        shape = arrays[0].shape if len(arrays) == 1 else _ax_np.broadcast_shapes(*(a.shape for a in arrays))
-        columns = [_ax_np.broadcast_to(a, shape).ravel() for a in arrays]  # contiguous 1-D: fast passes
-        x = columns[0].reshape(-1, 1) if len(columns) == 1 else _ax_np.column_stack(columns)
+        shape = arrays[0].shape
+        if any(a.shape != shape for a in arrays):
+            shape = _ax_np.broadcast_shapes(*(a.shape for a in arrays))
+            columns = [_ax_np.broadcast_to(a, shape).ravel() for a in arrays]
+        else:  # the common case, and cheaper: broadcast_to costs microseconds per call
+            columns = [a.ravel() for a in arrays]  # contiguous 1-D: fast passes
+        # (n, d) as the transpose of stacked rows: every argument's values stay contiguous
+        stacked = columns[0].reshape(1, -1) if len(columns) == 1 else _ax_np.stack(columns)
+        x = stacked.T
         n = x.shape[0]
         self.calls += n
         if not n:
             return exact(*args)
-        if not self.guard or all(c.min() >= low and c.max() <= high
-                                 for c, low, high in zip(columns, self.lo_list, self.hi_list)):
+        outside = None if not self.guard else self._outside(stacked)
+        if outside is None:
             y = self.surrogate.predict(x)  # the common case: every value inside, no masks
-            unanswered = self.surrogate.kind == "memo"  # only memo has cells without an answer
         else:
-            inside = _ax_np.ones(n, dtype=bool)
-            for c, low, high in zip(columns, self.lo_list, self.hi_list):
-                inside &= (c >= low) & (c <= high)  # False for NaN too
-            y = _ax_np.full((n, self.outputs), _ax_np.nan, dtype=x.dtype)
-            if inside.any():
-                y[inside] = self.surrogate.predict(x[inside])
-            unanswered = True
-        if unanswered:
-            missing = _ax_np.isnan(y[:, 0])  # a surrogate without an answer has none for any output
-            if missing.any():
-                self.fallbacks += int(missing.sum())
-                if not shape:
-                    return exact(*args)
-                exact_part = exact(*(_ax_np.broadcast_to(a, shape).ravel()[missing] for a in arrays))
-                parts = exact_part if self.tuple_result else (exact_part,)
-                for j, part in enumerate(parts):
-                    y[missing, j] = part
+            # Usually only a few values lie outside: predicting all of them and then replacing
+            # those costs less than gathering the inside ones and scattering their results.
+            with _ax_np.errstate(all="ignore"):
+                y = _ax_np.asarray(self.surrogate.predict(x), dtype=x.dtype)  # a fresh array
+        missing = outside
+        if self.surrogate.kind == "memo":  # only memo has cells without an answer (NaN)
+            unanswered = _ax_np.isnan(y[:, 0])
+            missing = unanswered if missing is None else missing | unanswered
+        if missing is not None and missing.any():
+            where = _ax_np.flatnonzero(missing)
+            self.fallbacks += len(where)
+            if not shape:
+                return exact(*args)
+            exact_part = exact(*(c[where] for c in columns))
+            parts = exact_part if self.tuple_result else (exact_part,)
+            for j, part in enumerate(parts):
+                y[where, j] = part
         results = tuple(y[:, j].reshape(shape) if shape else float(y[0, j]) for j in range(self.outputs))
         return results if self.tuple_result else results[0]
+
+    def _outside(self, stacked):
+        """None when every value of the (d, n) arguments lies in the trusted range, else a mask of
+        the values outside it (NaN included). The extremes are compared as Python floats (NumPy
+        scalars cost more than the reductions here), and only a violated side gets a pass."""
+        outside = None
+        lows, highs = stacked.min(axis=1).tolist(), stacked.max(axis=1).tolist()
+        for row, low, high, lo, hi in zip(stacked, lows, highs, self.lo_list, self.hi_list):
+            if lo <= low and high <= hi:  # False for NaN
+                continue
+            if low != low or (low < lo and high > hi):  # low != low: a NaN among them
+                mask = ~((row >= lo) & (row <= hi))  # NaN counts as outside
+            else:
+                mask = row < lo if low < lo else row > hi
+            outside = mask if outside is None else outside | mask
+        return outside
 
     def definition(self, name):
         """Source lines that rebuild this wrapper (for ``approxify export``)."""

@@ -472,8 +472,17 @@ class MlpSurrogate(Surrogate):
     def n_outputs(self) -> int:
         return self.weights[-1].shape[0]
 
+    # Inference runs in float32, as Parrot's neural processor ran in low precision: a network
+    # this small approximates to about 1e-2, far above float32 rounding (about 1e-7), and
+    # float32 halves the matrix products and makes tanh about 4x cheaper with NumPy's SIMD loops.
+    float32_ready: ClassVar[bool] = True
+
+    @cached_property
+    def _layers32(self) -> list[np.ndarray]:
+        return mlp.layers(self.weights, np.float32)
+
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return mlp.forward(self.weights, X)
+        return mlp.forward_layers(self._layers32, X).astype(X.dtype, copy=False)
 
     @staticmethod
     def _fit(samples: Samples, lo, hi, options: MlpOptions, seed: int) -> dict[str, Any]:
