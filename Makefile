@@ -11,7 +11,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test,numba,torch,minilm]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test,numba,torch,minilm,report]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -4,6 +4,7 @@
     approxify tune mypkg.kernels:estimate --inputs mypkg.kernels:make_inputs --bound 0.05 --out r.json
     approxify show r.json
     approxify export r.json --out estimate_fast.py
+    approxify report r.json --out r.html
     approxify demo
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -113,6 +115,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import load
+    from .report.result import finite_json
+
+    result = load(args.result)
+    out = Path(args.out) if args.out else Path(args.result).with_suffix(".html")
+    if args.data:
+        Path(args.data).write_text(json.dumps(finite_json(result.report_data()), indent=2) + "\n")
+    try:
+        result.report(out)
+    except ImportError as exc:  # matplotlib missing: the message says what to install
+        print(f"approxify: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"report of {result.target} written to {out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -171,6 +190,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("result")
     p.add_argument("--out", default=None, help="file to write (default: print)")
     p.set_defaults(run=cmd_export)
+
+    p = commands.add_parser("report", help="write a self-contained HTML report of a saved result")
+    p.add_argument("result")
+    p.add_argument("--out", default=None, help="HTML file to write (default: the result's path with .html)")
+    p.add_argument("--data", default=None, help="also write the report's data as JSON to this file")
+    p.set_defaults(run=cmd_report)
 
     p = commands.add_parser("demo", help="tune the built-in examples and show the results")
     p.add_argument("--quick", action="store_true", help="fewer inputs and trials (seconds)")

@@ -28,9 +28,10 @@ def run_demo(*, quick: bool = False, out: Path | None = None) -> int:
          mc.make_inputs(count, seed=1), {"bound": BOUND}),
         # precision: a relative error of 1e-3, certifiable from 200 held-out inputs with the cap
         ("Sobel edges of 512x512 images in NumPy (precision: float64 -> float32)", sobel.sobel,
-         sobel.make_inputs(200 if quick else 400), {"bound": 1e-3, "loss_cap": 0.02,
+         sobel.make_inputs(360 if quick else 400), {"bound": 1e-3, "loss_cap": 0.02,
                                                      "families": ["precision"]}),
     ]
+    reports = []
     for title, fn, inputs, options in examples:
         console.rule(f"[bold]{title}")
         result = approximate(fn, inputs, quality="rel_l2", confidence=0.95,
@@ -40,5 +41,11 @@ def run_demo(*, quick: bool = False, out: Path | None = None) -> int:
         saved = result.save(out / f"{stem}.json")
         exported = out / f"{stem}_fast.py"
         exported.write_text(result.source())
-        console.print(f"\nresult: {saved}\napproximated source: {exported}\n")
+        report = result.report(out / f"{stem}.html")
+        console.print(f"\nresult: {saved}\napproximated source: {exported}\nreport: {report}\n")
+        reports.append(report)
+    console.rule("[bold]reports")
+    console.print("Open in a browser (trade-off plot, certificate, sensitivity, the change):")
+    for report in reports:
+        console.print(f"  {report}", highlight=False)
     return 0

@@ -150,7 +150,7 @@ class Result:
             weights = path.with_name(path.stem + ".weights.pt")
             torch.save(self.weights, weights)
             data["weights_file"] = weights.name
-        path.write_text(json.dumps(_finite(data), indent=2) + "\n")
+        path.write_text(json.dumps(finite_json(data), indent=2) + "\n")
         return path
 
     @classmethod
@@ -187,6 +187,23 @@ class Result:
 
         return summary_text(self)
 
+    def report_data(self) -> dict[str, Any]:
+        """What :meth:`report` shows, as plain JSON-able data."""
+        from .data import report_data
+
+        return report_data(self)
+
+    def report(self, path: str | Path) -> Path:
+        """Write a self-contained HTML report (trade-off plot, certificate, sensitivity, the
+        change) to ``path``; needs matplotlib (``pip install 'approxify[report]'``)."""
+        from .html import render
+
+        path = Path(path)
+        if path.suffix.lower() not in (".html", ".htm"):
+            raise InvalidArgument(f"report(path) writes HTML; got {str(path)!r}, pass a path ending in .html.")
+        path.write_text(render(self.report_data()), encoding="utf-8")
+        return path
+
 
 def load(path: str | Path, *, target: Any = None, calls: Any = ()) -> Result:
     """Load a saved result. ``target``: the function, when it cannot be imported by reference;
@@ -221,12 +238,12 @@ def _import(reference: str) -> Any:
     return obj
 
 
-def _finite(value: Any) -> Any:
+def finite_json(value: Any) -> Any:
     """JSON has no Infinity/NaN: write them as strings so every reader can parse the file."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite_json(v) for v in value]
     return value
