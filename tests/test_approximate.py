@@ -169,3 +169,14 @@ def test_interrupted_study_resumes_from_storage(inputs, tmp_path):
     assert len(resumed.sensitivity) == 18
     assert resumed.best.config == ax.load(resumed.save(tmp_path / "r.json")).best.config
     assert np.isfinite(resumed.best.speedup)
+
+
+def test_random_search_samples_the_whole_space_without_a_sensitivity_pass(inputs):
+    r = ax.approximate(tk.smooth_mean, inputs, quality="rel_l2", bound=0.05, strategy="random",
+                       budget=ax.Budget(trials=5), seed=0, progress=False, repeats=1)
+    assert r.sensitivity == [] and r.stats["sensitivity_measured"] == 0
+    assert r.settings["strategy"] == "random" and r.stats["trials"] == 5
+    searched = [p for p in r.points if not p.is_exact]
+    assert searched and {p.origin for p in searched} == {"search"}
+    assert 1 <= len(searched) <= 5  # a config drawn twice is measured once
+    assert r.best.is_exact or r.best.certified

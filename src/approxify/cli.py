@@ -172,8 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
     p.add_argument("--loss-cap", type=float, default=None,
                    help="cap each input's loss (small bounds certify from fewer inputs)")
-    p.add_argument("--strategy", choices=["tpe", "delta"], default="tpe",
-                   help="tpe: Optuna search; delta: delta debugging over sites to lower")
+    p.add_argument("--strategy", choices=["tpe", "delta", "random"], default="tpe",
+                   help="tpe: Optuna search; delta: delta debugging over sites to lower; "
+                        "random: uniform random configs (a baseline)")
     p.add_argument("--grouping", choices=["flow", "blocks", "none"], default=None,
                    help="flow (programs' default): tune float variables linked by data flow "
                         "together; blocks (models' default): a layer of repeated blocks together")

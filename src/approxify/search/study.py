@@ -37,10 +37,11 @@ def quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(previous)
 
 
-def open_study(storage: str | None, name: str, *, seed: int):
+def open_study(storage: str | None, name: str, *, seed: int, random: bool = False):
     import optuna
 
-    sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=8)
+    sampler = (optuna.samplers.RandomSampler(seed=seed) if random
+               else optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=8))
     return optuna.create_study(
         storage=storage, study_name=name, directions=["maximize", "minimize"],
         sampler=sampler, load_if_exists=True,

@@ -54,7 +54,7 @@ PROFILE_INPUTS = 20  # at most this many tuning inputs are run to find sites (fl
 # setting that is not cheaper alone (float16 on a CPU without it, int8 on a tiny layer,
 # magnitude pruning with dense kernels under cost="time") only adds loss to a combination
 MODEL_PAYOFF = 1.02
-STRATEGIES = ("tpe", "delta")
+STRATEGIES = ("tpe", "delta", "random")
 # substitution is asked for by name: fitting surrogates (networks especially) costs seconds per
 # site and setting, which a default run should not spend where loops and floats already pay
 DEFAULT_FAMILIES = ("perforate", "precision")
@@ -94,10 +94,11 @@ def approximate(
     ``families`` defaults to perforation and precision; substitution is asked for by name
     (``families=["substitute"]`` or with the others), as fitting surrogates costs seconds each;
     ``calls`` names further functions whose calls may be substituted (see ``ax.sites``).
-    ``strategy``: ``"tpe"`` (sensitivity pass, then Optuna's TPE) or ``"delta"`` (delta debugging
+    ``strategy``: ``"tpe"`` (sensitivity pass, then Optuna's TPE), ``"delta"`` (delta debugging
     for a maximal set of sites to lower, then only the lowerings that pay; see
-    :mod:`approxify.search.delta`). ``grouping="flow"`` (a program's default) tunes float
-    variables linked by data flow as one site; ``"blocks"`` (a model's default) tunes the layer
+    :mod:`approxify.search.delta`) or ``"random"`` (configs drawn uniformly from every site's
+    settings, no sensitivity pass: the baseline a search strategy should beat).
+    ``grouping="flow"`` (a program's default) tunes float variables linked by data flow as one site; ``"blocks"`` (a model's default) tunes the layer
     at the same place in repeated blocks as one; ``"none"`` tunes each alone. ``loss_cap`` caps each input's loss (a
     failure counts as the cap), so small bounds certify from far fewer held-out inputs; the
     certificate then speaks of the capped losses and says so. ``repair`` (models): fine-tune
@@ -117,7 +118,8 @@ def approximate(
     if strategy not in STRATEGIES:
         raise InvalidArgument(
             f"strategy= expects one of {', '.join(STRATEGIES)}, got {strategy!r}; 'tpe' searches "
-            "combinations with Optuna, 'delta' finds a maximal set of sites to lower."
+            "combinations with Optuna, 'delta' finds a maximal set of sites to lower, 'random' "
+            "samples configs uniformly (a baseline)."
         )
     grouping = check_grouping(grouping, model=target.per_sample)
     repairing = check_repair(repair, target)
@@ -167,7 +169,7 @@ def approximate(
     tuner = Measurer(target, reference, tuning_idx, timing_indices=_timed(target, reference, tuning_idx),
                      repeats=SEARCH_REPEATS, cost=cost, groups=groups)
     with studies.quiet_optuna(), Progress(enabled=progress) as bar:
-        study = studies.open_study(storage, name, seed=seed)
+        study = studies.open_study(storage, name, seed=seed, random=strategy == "random")
         singles, sensitivity_measured, space, points = _search(
             strategy, study, tuner, tuned_sites, bound=bound, budget=budget, bar=bar)
         exact = Candidate({}, "exact", tuner.figures({}))
@@ -189,7 +191,7 @@ def approximate(
         sensitivity=[x.to_dict() for x in singles],
         points=points,
         stats={
-            "trials": studies.completed_search_trials(study) if strategy == "tpe"
+            "trials": studies.completed_search_trials(study) if strategy != "delta"
             else sum(1 for p in points if p.origin == "delta"),
             "groups": {g: list(m) for g, m in groups.items()},
             "space_size": space.size(),
@@ -271,6 +273,9 @@ def _search(strategy: str, study, tuner: Measurer, sites: list[Site], *, bound: 
         points = DeltaSearch(tuner, sites, bound=bound, trials=budget.trials, bar=bar,
                              store=lambda c, f: studies.store_measured(study, c, f)).run()
         return [], 0, SearchSpace(sites, {s.id: s.knob.choices for s in sites}), points
+    if strategy == "random":  # every setting of every site, no sensitivity pass, no seeds
+        space = SearchSpace(sites, {s.id: s.knob.choices for s in sites})
+        return [], 0, space, studies.search(study, tuner, space, [], bound=bound, budget=budget, bar=bar)
     payoff = MODEL_PAYOFF if tuner.target.per_sample else None
     singles = _sensitivity(study, tuner, sites, bound, bar, payoff=payoff)
     measured = tuner.evaluations
