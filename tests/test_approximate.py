@@ -180,3 +180,13 @@ def test_random_search_samples_the_whole_space_without_a_sensitivity_pass(inputs
     assert searched and {p.origin for p in searched} == {"search"}
     assert 1 <= len(searched) <= 5  # a config drawn twice is measured once
     assert r.best.is_exact or r.best.certified
+
+
+def test_exhaustive_search_measures_every_config_of_the_space_once(inputs):
+    r = ax.approximate(tk.smooth_mean, inputs, quality="rel_l2", bound=0.05, strategy="exhaustive",
+                       budget=ax.Budget(trials=100), seed=0, progress=False, repeats=1)
+    space = r.stats["space_size"]
+    searched = [p for p in r.points if not p.is_exact]
+    assert r.sensitivity == [] and 2 <= space < 100
+    assert len(searched) == space - 1  # every config but the exact one, each once
+    assert len({p.describe() for p in searched}) == len(searched)

@@ -173,7 +173,7 @@ def test_flow_grouping_lowers_linked_variables_together_or_not_at_all(inputs):
 
 
 @pytest.mark.parametrize("argument, value, choices", [
-    ("strategy", "greedy", "tpe, delta, random"),
+    ("strategy", "greedy", "tpe, delta, random, exhaustive"),
     ("grouping", "hifp", "flow, blocks, none"),
 ])
 def test_unknown_strategy_or_grouping_is_refused_before_tuning(argument, value, choices):

@@ -393,7 +393,15 @@ def test_memo_answers_python_numbers_like_numpy_numbers():
 # --- 6. fits are cached ---------------------------------------------------------------------------
 
 
-def test_surrogates_are_fitted_once_per_site_and_setting(monkeypatch):
+@pytest.fixture
+def no_earlier_fits(monkeypatch):
+    """Forget the surrogates this test process fitted before (they are reused across targets)."""
+    from approxify.transforms.substitute import fitting
+
+    monkeypatch.setattr(fitting, "_FITTED", type(fitting._FITTED)())
+
+
+def test_surrogates_are_fitted_once_per_site_and_setting(monkeypatch, no_earlier_fits):
     fitted = []
     real_fit = surrogates.fit
 
@@ -414,6 +422,21 @@ def test_surrogates_are_fitted_once_per_site_and_setting(monkeypatch):
     assert np.array_equal(first(GRID), second(GRID)) and np.array_equal(first(GRID), guarded_differently(GRID))
     target.build({s: ax.Substitute("poly", degree=4)})
     assert fitted == ["poly", "poly"] and len(target.program.fits) == 2
+
+
+def test_another_target_with_the_same_traces_reuses_the_fit_and_other_traces_do_not(monkeypatch,
+                                                                                   no_earlier_fits):
+    fitted = []
+    real_fit = surrogates.fit
+    monkeypatch.setattr(surrogates, "fit", lambda *a, **k: fitted.append(a[0]) or real_fit(*a, **k))
+    s = site(K.call_slow_exp, "slow_exp")
+    config = {s: ax.Substitute("mlp", hidden=(4,))}
+    first = Target(K.call_slow_exp, example_inputs=UNIT, families=["substitute"]).build(config)
+    again = Target(K.call_slow_exp, example_inputs=UNIT, families=["substitute"]).build(config)
+    assert fitted == ["mlp"]  # trained once: a time-budgeted training would differ the second time
+    assert np.array_equal(first(GRID), again(GRID))
+    Target(K.call_slow_exp, example_inputs=UNIT[:-1], families=["substitute"]).build(config)
+    assert fitted == ["mlp", "mlp"]  # other traces, another fit
 
 
 # --- 7. save and load -----------------------------------------------------------------------------

@@ -257,3 +257,9 @@ def test_approximate_end_to_end(fn, inputs, quality, options):
     assert result.settings["sites"]
     best = result.best
     assert best.is_exact or (best.certified and best.certificate.upper <= options["bound"])
+
+
+def test_swaption_inputs_can_name_the_number_of_paths():
+    plain, with_paths = swaptions.make_inputs(3, seed=2), swaptions.make_inputs(3, seed=2, paths=40)
+    assert all(len(a) == 6 for a in plain) and [(*a, 40) for a in plain] == with_paths
+    assert swaptions.price(*with_paths[0]) == swaptions.price(*plain[0], paths=40)

@@ -5,6 +5,7 @@
     approxify show r.json
     approxify export r.json --out estimate_fast.py
     approxify report r.json --out r.html
+    approxify bench --quick
     approxify demo
 """
 
@@ -132,6 +133,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench.__main__ import main as bench_main
+
+    argv = ["--command", "approxify bench " + " ".join(args.raw)]
+    if not args.all:  # the suite alone; --all adds what make bench runs besides
+        argv += ["--no-overhead", "--no-precision", "--no-substitute", "--no-models"]
+    argv += ["--quick"] if args.quick else []
+    argv += ["--only", args.only] if args.only else []
+    argv += ["--out", args.out] if args.out else []
+    argv += ["--json", args.json] if args.json else []
+    return bench_main(argv)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -172,9 +186,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
     p.add_argument("--loss-cap", type=float, default=None,
                    help="cap each input's loss (small bounds certify from fewer inputs)")
-    p.add_argument("--strategy", choices=["tpe", "delta", "random"], default="tpe",
+    p.add_argument("--strategy", choices=["tpe", "delta", "random", "exhaustive"], default="tpe",
                    help="tpe: Optuna search; delta: delta debugging over sites to lower; "
-                        "random: uniform random configs (a baseline)")
+                        "random: uniform random configs (a baseline); exhaustive: every config")
     p.add_argument("--grouping", choices=["flow", "blocks", "none"], default=None,
                    help="flow (programs' default): tune float variables linked by data flow "
                         "together; blocks (models' default): a layer of repeated blocks together")
@@ -198,6 +212,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="also write the report's data as JSON to this file")
     p.set_defaults(run=cmd_report)
 
+    p = commands.add_parser("bench", help="run the benchmark suite: programs tuned beside baselines")
+    p.add_argument("--quick", action="store_true", help="few inputs and trials, one bound (about a minute)")
+    p.add_argument("--only", default=None, help="comma-separated programs of the suite")
+    p.add_argument("--all", action="store_true", help="also the other sections of make bench (tens of minutes)")
+    p.add_argument("--out", default=None, help="Markdown file to write (default: print)")
+    p.add_argument("--json", default=None, help="also write the figures as JSON")
+    p.set_defaults(run=cmd_bench)
+
     p = commands.add_parser("demo", help="tune the built-in examples and show the results")
     p.add_argument("--quick", action="store_true", help="fewer inputs and trials (seconds)")
     p.add_argument("--out", default=None, help="folder for the results and exported source")
@@ -207,6 +229,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.raw = list(argv if argv is not None else sys.argv[1:])[1:]  # as typed, after the command
     try:
         return args.run(args)
     except ApproxifyError as exc:

@@ -1,9 +1,11 @@
 """``python -m approxify.bench --out BENCHMARKS.md``: side-by-side timings, one run.
 
-Four sections: the overhead of loop perforation (below), precision tuning (:mod:`.precision`:
-tuned vs float64 vs naive float32 on NumPy and numba kernels), function substitution
-(:mod:`.substitute`: tuned surrogates vs the original), and neural networks (:mod:`.models`:
-tuned models vs the exact ones and single-technique baselines).
+Five sections: the suite (:mod:`.suite`: every program tuned at two bounds beside uniform
+baselines and random search), the overhead of loop perforation (below), precision tuning
+(:mod:`.precision`: tuned vs float64 vs naive float32 on NumPy and numba kernels), function
+substitution (:mod:`.substitute`: tuned surrogates vs the original), and neural networks
+(:mod:`.models`: tuned models vs the exact ones and single-technique baselines). ``--json``
+writes every figure as JSON beside the Markdown.
 Each row times two functions on the same inputs in alternating order (``measure.cost.time_pair``)
 and reports the median of the paired time ratios, so machine noise hits both sides alike.
 """
@@ -11,6 +13,7 @@ and reports the median of the paired time ratios, so machine noise hits both sid
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from datetime import datetime, timezone
@@ -21,7 +24,8 @@ from ..examples import dense, mc
 from ..measure.cost import time_pair
 from ..measure.inputs import InputSet
 from ..report.environment import environment
-from . import handwritten, models, precision, substitute
+from ..report.result import finite_json
+from . import handwritten, models, precision, substitute, suite
 
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
@@ -63,37 +67,34 @@ def run(count: int, repeats: int) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], command: str, precision_results: list[dict] | None = None,
-             substitute_results: list[dict] | None = None, model_results: list[dict] | None = None,
-             *, quick: bool = False) -> str:
-    env = environment()
+def markdown(figures: dict, *, quick: bool = False) -> str:
+    """BENCHMARKS.md from the figures :func:`main` gathered (a section per key present)."""
+    env = figures["environment"]
     lines = [
         "# Benchmarks",
         "",
-        f"Command: `{command}`  ",
-        f"Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {env['platform']}, "
+        f"Command: `{figures['command']}`  ",
+        f"Run: {figures['run']} UTC on {env['platform']}, "
         f"{env['cpus']} CPUs, Python {env['python']}, approxify {env['approxify']}.",
         "",
         "Each row times the two programs side by side in one run: repeated passes over the same "
         "inputs, in alternating order; *relative time* is the median over the repetitions of "
         "(candidate time / baseline time), with the smallest and largest ratio seen.",
-        "",
-        "## Loop perforation overhead (issue: the core)",
-        "",
-        "| comparison | relative time (median) | min | max | repetitions | inputs | target | met |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['what']} | {r['relative_time']:.3f} | {r['min']:.3f} | {r['max']:.3f} | "
-            f"{r['repeats']} | {r['inputs']} | {r['target']} | {'yes' if r['met'] else 'NO'} |"
-        )
-    if precision_results is not None:
-        lines += ["", *precision.markdown(precision_results, quick=quick)]
-    if substitute_results is not None:
-        lines += ["", *substitute.markdown(substitute_results, quick=quick)]
-    if model_results is not None:
-        lines += ["", *models.markdown(model_results, quick=quick)]
+    if figures.get("suite") is not None:
+        lines += ["", *suite.markdown(figures["suite"], quick=quick)]
+    if figures.get("overhead") is not None:
+        lines += ["", "## Loop perforation overhead (issue: the core)", "",
+                  "| comparison | relative time (median) | min | max | repetitions | inputs | target | met |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in figures["overhead"]:
+            lines.append(
+                f"| {r['what']} | {r['relative_time']:.3f} | {r['min']:.3f} | {r['max']:.3f} | "
+                f"{r['repeats']} | {r['inputs']} | {r['target']} | {'yes' if r['met'] else 'NO'} |"
+            )
+    for key, section in (("precision", precision), ("substitute", substitute), ("models", models)):
+        if figures.get(key) is not None:
+            lines += ["", *section.markdown(figures[key], quick=quick)]
     return "\n".join(lines) + "\n"
 
 
@@ -103,24 +104,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--quick", action="store_true",
-                        help="precision section with fewer trials and repetitions, one strategy")
+                        help="every section with fewer inputs, trials and repetitions (not the figures to judge)")
     parser.add_argument("--no-precision", dest="precision", action="store_false",
                         help="skip the precision section (it tunes six kernels: minutes)")
     parser.add_argument("--no-substitute", dest="substitute", action="store_false",
                         help="skip the function-substitution section (minutes)")
     parser.add_argument("--no-models", dest="models", action="store_false",
                         help="skip the neural-network section (minutes)")
+    parser.add_argument("--no-overhead", dest="overhead", action="store_false",
+                        help="skip the loop-perforation overhead section (seconds)")
+    parser.add_argument("--no-suite", dest="suite", action="store_false",
+                        help="skip the suite (programs at two bounds with baselines: minutes)")
+    parser.add_argument("--only", default=None,
+                        help=f"suite programs to run, comma-separated ({', '.join(p.name for p in suite.SUITE)})")
+    parser.add_argument("--json", default=None, help="also write every figure as JSON to this file")
+    parser.add_argument("--command", default=None, help=argparse.SUPPRESS)  # as the caller typed it
     args = parser.parse_args(argv)
-    command = "make bench" if args.out == "BENCHMARKS.md" else "python -m approxify.bench " + " ".join(
-        argv if argv is not None else sys.argv[1:])
-    rows = run(args.inputs, args.repeats)
+    only = args.only.split(",") if args.only else None
+    unknown = sorted(set(only or ()) - {p.name for p in suite.SUITE})
+    if unknown:
+        parser.error(f"--only: no suite program {', '.join(unknown)}; the programs are "
+                     f"{', '.join(p.name for p in suite.SUITE)}")
+    command = args.command or ("make bench" if args.out == "BENCHMARKS.md" else "python -m approxify.bench "
+                               + " ".join(argv if argv is not None else sys.argv[1:]))
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    found = precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None
-    substituted = substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None
-    tuned_models = models.run(quick=args.quick, repeats=args.repeats, log=log) if args.models else None
-    text = markdown(rows, command, found, substituted, tuned_models, quick=args.quick)
+    figures = {
+        "command": command, "run": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}", "environment": environment(),
+        "quick": args.quick,
+        "suite": suite.run(quick=args.quick, only=only, log=log) if args.suite else None,
+        "overhead": run(args.inputs, args.repeats) if args.overhead else None,
+        "precision": precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None,
+        "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
+        "models": models.run(quick=args.quick, repeats=args.repeats, log=log) if args.models else None,
+    }
+    text = markdown(figures, quick=args.quick)
     if args.out:
         Path(args.out).write_text(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(finite_json(figures), indent=2) + "\n")
     print(text)
     return 0
 

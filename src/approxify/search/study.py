@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,11 +38,17 @@ def quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(previous)
 
 
-def open_study(storage: str | None, name: str, *, seed: int, random: bool = False):
+def open_study(storage: str | None, name: str, *, seed: int, strategy: str = "tpe"):
     import optuna
 
-    sampler = (optuna.samplers.RandomSampler(seed=seed) if random
-               else optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=8))
+    if strategy == "random":
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+    elif strategy == "exhaustive":  # every combination once, then the study stops itself
+        with warnings.catch_warnings():  # "experimental" since optuna 3.1, and stable in use
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.BruteForceSampler(seed=seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=8)
     return optuna.create_study(
         storage=storage, study_name=name, directions=["maximize", "minimize"],
         sampler=sampler, load_if_exists=True,

@@ -54,7 +54,7 @@ PROFILE_INPUTS = 20  # at most this many tuning inputs are run to find sites (fl
 # setting that is not cheaper alone (float16 on a CPU without it, int8 on a tiny layer,
 # magnitude pruning with dense kernels under cost="time") only adds loss to a combination
 MODEL_PAYOFF = 1.02
-STRATEGIES = ("tpe", "delta", "random")
+STRATEGIES = ("tpe", "delta", "random", "exhaustive")
 # substitution is asked for by name: fitting surrogates (networks especially) costs seconds per
 # site and setting, which a default run should not spend where loops and floats already pay
 DEFAULT_FAMILIES = ("perforate", "precision")
@@ -96,12 +96,15 @@ def approximate(
     ``calls`` names further functions whose calls may be substituted (see ``ax.sites``).
     ``strategy``: ``"tpe"`` (sensitivity pass, then Optuna's TPE), ``"delta"`` (delta debugging
     for a maximal set of sites to lower, then only the lowerings that pay; see
-    :mod:`approxify.search.delta`) or ``"random"`` (configs drawn uniformly from every site's
-    settings, no sensitivity pass: the baseline a search strategy should beat).
-    ``grouping="flow"`` (a program's default) tunes float variables linked by data flow as one site; ``"blocks"`` (a model's default) tunes the layer
-    at the same place in repeated blocks as one; ``"none"`` tunes each alone. ``loss_cap`` caps each input's loss (a
-    failure counts as the cap), so small bounds certify from far fewer held-out inputs; the
-    certificate then speaks of the capped losses and says so. ``repair`` (models): fine-tune
+    :mod:`approxify.search.delta`), ``"random"`` (configs drawn uniformly from every site's
+    settings, no sensitivity pass: the baseline a search strategy should beat) or
+    ``"exhaustive"`` (every combination of those settings once, as far as the trials go: the
+    optimum of a small space).
+    ``grouping="flow"`` (a program's default) tunes float variables linked by data flow as one
+    site; ``"blocks"`` (a model's default) tunes the layer at the same place in repeated blocks as
+    one; ``"none"`` tunes each alone. ``loss_cap`` caps each input's loss (a failure counts as the
+    cap), so small bounds certify from far fewer held-out inputs; the certificate then speaks of
+    the capped losses and says so. ``repair`` (models): fine-tune
     each variant for that many steps towards the exact model's outputs on the tuning inputs
     (knowledge distillation, see :mod:`approxify.search.repair`) before it is measured.
     """
@@ -119,16 +122,14 @@ def approximate(
         raise InvalidArgument(
             f"strategy= expects one of {', '.join(STRATEGIES)}, got {strategy!r}; 'tpe' searches "
             "combinations with Optuna, 'delta' finds a maximal set of sites to lower, 'random' "
-            "samples configs uniformly (a baseline)."
+            "samples configs uniformly (a baseline), 'exhaustive' measures every config (small spaces)."
         )
     grouping = check_grouping(grouping, model=target.per_sample)
     repairing = check_repair(repair, target)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
     n_heldout = holdout_count(holdout, len(items))
-    order = np.random.default_rng(seed).permutation(len(items))
-    heldout_idx = sorted(int(i) for i in order[:n_heldout])
-    tuning_idx = sorted(int(i) for i in order[n_heldout:])
+    tuning_idx, heldout_idx = split_indices(len(items), n_heldout, seed)
     units = [target.units_of(item) for item in items]  # losses per input: samples, for a model
     check_enough_heldout(n_heldout=sum(units[i] for i in heldout_idx), n_inputs=sum(units),
                          holdout=holdout, bound=bound, confidence=confidence, binary=metric.binary,
@@ -169,7 +170,7 @@ def approximate(
     tuner = Measurer(target, reference, tuning_idx, timing_indices=_timed(target, reference, tuning_idx),
                      repeats=SEARCH_REPEATS, cost=cost, groups=groups)
     with studies.quiet_optuna(), Progress(enabled=progress) as bar:
-        study = studies.open_study(storage, name, seed=seed, random=strategy == "random")
+        study = studies.open_study(storage, name, seed=seed, strategy=strategy)
         singles, sensitivity_measured, space, points = _search(
             strategy, study, tuner, tuned_sites, bound=bound, budget=budget, bar=bar)
         exact = Candidate({}, "exact", tuner.figures({}))
@@ -208,6 +209,13 @@ def approximate(
         _modules=tuple(modules),
         _calls=target.calls,
     )
+
+
+def split_indices(count: int, heldout: int, seed: int) -> tuple[list[int], list[int]]:
+    """The tuning and held-out input indices for ``seed``: a seeded permutation, so a benchmark
+    can evaluate baselines on exactly the inputs a result was certified on."""
+    order = np.random.default_rng(seed).permutation(count)
+    return sorted(int(i) for i in order[heldout:]), sorted(int(i) for i in order[:heldout])
 
 
 def _timed(target: Target, reference: Reference, indices: list[int]) -> list[int]:
@@ -273,7 +281,7 @@ def _search(strategy: str, study, tuner: Measurer, sites: list[Site], *, bound: 
         points = DeltaSearch(tuner, sites, bound=bound, trials=budget.trials, bar=bar,
                              store=lambda c, f: studies.store_measured(study, c, f)).run()
         return [], 0, SearchSpace(sites, {s.id: s.knob.choices for s in sites}), points
-    if strategy == "random":  # every setting of every site, no sensitivity pass, no seeds
+    if strategy in ("random", "exhaustive"):  # every setting of every site, no sensitivity pass
         space = SearchSpace(sites, {s.id: s.knob.choices for s in sites})
         return [], 0, space, studies.search(study, tuner, space, [], bound=bound, budget=budget, bar=bar)
     payoff = MODEL_PAYOFF if tuner.target.per_sample else None

@@ -73,8 +73,9 @@ def forward_swap_rate(expiry, tenor, rate):
     return (bonds[steps - 1] - bonds[end - 1]) / (DT * sum(bonds[steps:end]))
 
 
-def make_inputs(count: int, *, seed: int = 0) -> list[tuple]:
-    """``count`` contracts ``(strike, expiry, tenor, vol, rate, seed)``, each with its own seed."""
+def make_inputs(count: int, *, seed: int = 0, paths: int | None = None) -> list[tuple]:
+    """``count`` contracts ``(strike, expiry, tenor, vol, rate, seed)``, each with its own seed;
+    ``paths``, when given, is appended to each (the number of paths :func:`price` simulates)."""
     rng = random.Random(seed)
     inputs = []
     for k in range(count):
@@ -82,5 +83,6 @@ def make_inputs(count: int, *, seed: int = 0) -> list[tuple]:
         tenor = DT * rng.randint(2, 10)
         rate = rng.uniform(0.02, 0.05)
         strike = forward_swap_rate(expiry, tenor, rate) * rng.uniform(0.8, 1.1)
-        inputs.append((strike, expiry, tenor, rng.uniform(0.005, 0.015), rate, seed * 100_003 + k))
+        contract = (strike, expiry, tenor, rng.uniform(0.005, 0.015), rate, seed * 100_003 + k)
+        inputs.append(contract if paths is None else (*contract, paths))
     return inputs

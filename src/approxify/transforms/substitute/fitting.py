@@ -7,7 +7,9 @@ trained once and a saved variant is rebuilt bit for bit without its traces.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +78,11 @@ def fit_for(program: PythonProgram, site: str, setting: Substitute) -> Fitted:
             "example_inputs=inputs[:20])), or load the result that saved its surrogates."
         )
     x, y = trace.samples()
+    memo_key = (key, hashlib.sha1(x.tobytes() + y.tobytes() + str(x.shape).encode()).hexdigest())
+    if memo_key in _FITTED:  # the same traces fitted before in this process: reuse, do not retrain
+        _FITTED.move_to_end(memo_key)
+        program.fits[key] = _FITTED[memo_key]
+        return program.fits[key]
     try:
         surrogate = fit(setting.kind, Samples(x, y), options=setting.fit_options(), seed=0)
     except TooFewSamples as exc:
@@ -88,4 +95,14 @@ def fit_for(program: PythonProgram, site: str, setting: Substitute) -> Fitted:
         raise InvalidConfig(f"config[{site!r}]: cannot fit {setting.label()}: {exc}") from None
     fitted = Fitted(surrogate, y.shape[1], trace.tuple_result)
     program.fits[key] = fitted
+    _FITTED[memo_key] = fitted
+    if len(_FITTED) > _FITTED_KEPT:
+        _FITTED.popitem(last=False)
     return fitted
+
+
+# Surrogates fitted in this process, by site, setting and a digest of the traced samples: tuning
+# the same program again (another bound, another strategy) reuses them instead of training anew,
+# and gets the same surrogates even where a time budget ended the training.
+_FITTED: OrderedDict[tuple[str, str], Fitted] = OrderedDict()
+_FITTED_KEPT = 256

@@ -1,0 +1,329 @@
+"""The benchmark suite: approxify's tuned result on each program beside the baselines a person
+would try, at two bounds, with the tuning efficiency of the search.
+
+For each program of :data:`SUITE` (our own implementations from the published descriptions, in
+:mod:`.programs` and :mod:`approxify.examples`) and each bound, in a fresh interpreter with one
+BLAS thread and a steady allocator (see :mod:`.precision`):
+
+- ``ax.approximate`` with every family (perforation, precision, substitution), the default
+  ``tpe`` strategy, certified on held-out inputs;
+- random search (``strategy="random"``) with as many search trials as the tuner measured
+  configs;
+- the uniform knobs: every loop perforated at 50% (``ax.Perforate(0.5)``), every float variable
+  float32; each evaluated on the same held-out inputs and certified the same way;
+- exhaustive search (``strategy="exhaustive"``) where the whole space has at most
+  :data:`EXHAUSTIVE_LIMIT` configs: the optimum the searches are measured against;
+- tuning efficiency: after each evaluation, the best tuning speedup among the configs measured so
+  far whose tuning loss is within the bound (what would go to certification), for the tuner,
+  random search and exhaustive search; and the evaluations each needed to reach 95% of the best
+  found by any.
+
+Run: ``python -m approxify.bench.suite --out suite.json`` (``--quick``: fewer inputs and trials,
+one bound; ``--only a,b``: some programs). ``make bench`` runs it with the other sections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..search.tuner import split_indices
+from .child import run_each
+
+BOUNDS = (0.05, 0.10)
+QUICK_BOUNDS = (0.10,)
+CAP_TIMES_BOUND = 5  # each input's loss is capped at 5x the bound for the certificate
+CONFIDENCE = 0.95
+TUNING_INPUTS, HELDOUT_INPUTS, TRIALS = 100, 300, 30
+QUICK_TUNING, QUICK_HELDOUT, QUICK_TRIALS = 12, 100, 3
+FAMILIES = ["perforate", "precision", "substitute"]
+EXHAUSTIVE_LIMIT = 64  # spaces of at most this many configs are also searched exhaustively
+TIES = 0.02  # speedups within 2% of each other are a tie: the timing noise of one run
+EFFICIENCY_SHARE = 0.95  # evaluations to reach this share of the best speedup found
+GEOMEAN_TARGET = 2.0  # at the 10% bound, over the programs
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    title: str
+    module: str
+    function: str
+    form: str  # how it is written: "NumPy" or "plain loops"
+    options: dict[str, Any] = field(default_factory=dict)  # make_inputs keywords
+    quick_options: dict[str, Any] = field(default_factory=dict)
+
+
+SUITE = (
+    Program("blackscholes", "Black–Scholes, 16384 options per call", "approxify.bench.programs.blackscholes",
+            "price", "NumPy", quick_options={"options": 2048}),
+    Program("fft", "radix-2 FFT of 32 frames of 1024 samples", "approxify.bench.programs.fft", "spectrum",
+            "NumPy, a loop over stages", quick_options={"frames": 4}),
+    Program("inversek2j", "inverse kinematics of a two-joint arm, 4096 points",
+            "approxify.bench.programs.inversek2j", "inversek2j", "NumPy"),
+    Program("jmeint", "triangle-pair intersection, 4096 pairs", "approxify.bench.programs.jmeint", "jmeint",
+            "NumPy", quick_options={"pairs": 512}),
+    Program("jpeg", "JPEG encode and decode core of a 256x256 image", "approxify.bench.programs.jpeg", "jpeg",
+            "NumPy", quick_options={"size": 64}),
+    Program("kmeans", "k-means step, 10000 points, 16 clusters", "approxify.bench.programs.kmeans", "step",
+            "NumPy, a loop over clusters", quick_options={"points": 1000}),
+    Program("sobel", "Sobel edges of a 512x512 image", "approxify.bench.programs.sobel", "sobel", "NumPy",
+            quick_options={"size": 64}),
+    Program("dense", "dense layer 32x96 as a loop nest", "approxify.examples.dense", "layer", "plain loops"),
+    Program("swaptions", "swaption by Monte Carlo (one-factor HJM), 150 paths",
+            "approxify.bench.programs.swaptions", "price", "plain loops", options={"paths": 150},
+            quick_options={"paths": 40}),
+)
+
+
+def measure(name: str, *, quick: bool) -> dict[str, Any]:
+    """Everything the suite reports about one program, as plain data."""
+    import approxify as ax
+
+    program = next(p for p in SUITE if p.name == name)
+    module = importlib.import_module(program.module)
+    fn = getattr(module, program.function)
+    quality = getattr(module, "QUALITY", "rel_l2")
+    tuning_count, heldout_count, trials = ((QUICK_TUNING, QUICK_HELDOUT, QUICK_TRIALS) if quick
+                                           else (TUNING_INPUTS, HELDOUT_INPUTS, TRIALS))
+    options = {**program.options, **(program.quick_options if quick else {})}
+    inputs = module.make_inputs(tuning_count + heldout_count, seed=0, **options)
+    _, heldout_idx = split_indices(len(inputs), heldout_count, seed=0)  # approximate's split
+    heldout = [inputs[i] for i in heldout_idx]
+    exact_seconds = min(_seconds(fn, args) for args in inputs[:5])
+    families = _families(fn, inputs[:3])
+    rows = []
+    for bound in QUICK_BOUNDS if quick else BOUNDS:
+        cap = CAP_TIMES_BOUND * bound
+        common = {"quality": quality, "bound": bound, "confidence": CONFIDENCE, "holdout": heldout_count,
+                  "loss_cap": cap, "families": families, "seed": 0, "progress": False}
+        tuned = ax.approximate(fn, inputs, budget=ax.Budget(trials=trials), **common)
+        searched = sum(1 for p in tuned.points if not p.is_exact)
+        randomly = ax.approximate(fn, inputs, budget=ax.Budget(trials=searched), strategy="random", **common)
+        space = randomly.stats["space_size"]  # random search samples the whole space
+        everything = (ax.approximate(fn, inputs, budget=ax.Budget(trials=space), strategy="exhaustive", **common)
+                      if space <= EXHAUSTIVE_LIMIT else None)
+        rows.append({
+            "bound": bound, "loss_cap": cap, "space_size": space,
+            "tuned": _outcome(tuned), "random": _outcome(randomly),
+            "exhaustive": _outcome(everything) if everything else None,
+            "baselines": [_baseline(fn, title, config, heldout, quality=quality, bound=bound, cap=cap)
+                          for title, config in _uniform_configs(fn, inputs[:3])],
+            "efficiency": {"tuned": _curve(tuned, bound), "random": _curve(randomly, bound),
+                           **({"exhaustive": _curve(everything, bound)} if everything else {})},
+        })
+    return {"program": name, "title": program.title, "form": program.form, "families": families,
+            "quality": quality if isinstance(quality, str) else quality.__name__,
+            "exact_ms": exact_seconds * 1e3, "tuning_inputs": tuning_count, "heldout_inputs": heldout_count,
+            "trials": trials, "rows": rows}
+
+
+def _seconds(fn: Any, args: tuple) -> float:
+    started = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - started
+
+
+def _families(fn: Any, examples: list[Any]) -> list[str]:
+    """The families of :data:`FAMILIES` with a site that offers a setting in ``fn``."""
+    return [f for f in FAMILIES if any(s.knob.choices for s in _sites(fn, f, examples))]
+
+
+def _sites(fn: Any, family: str, examples: list[Any]) -> list[Any]:
+    """``fn``'s sites of one family; none where the family finds nothing to change (asked for by
+    name, precision refuses a program without float data)."""
+    import approxify as ax
+
+    try:
+        return ax.sites(fn, families=[family], example_inputs=examples)
+    except ax.InvalidArgument:
+        return []
+
+
+def _outcome(result: Any) -> dict[str, Any]:
+    best = result.best
+    cert = best.certificate
+    return {
+        "config": best.describe() if not best.is_exact else "exact",
+        "certified": best.certified,
+        "speedup": best.speedup if best.certified else 1.0,  # an uncertified program is not shipped
+        "heldout_loss": best.mean_loss if not best.is_exact else 0.0,
+        "upper": cert.upper if cert else None,
+        "evaluations": result.stats["evaluations"],
+        "searched": sum(1 for p in result.points if not p.is_exact),
+        "wall_seconds": result.stats["wall_seconds"],
+    }
+
+
+def _uniform_configs(fn: Any, examples: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The knobs a person tries first: every loop perforated at 50%, every float variable float32."""
+    import approxify as ax
+
+    loops = {s.id: ax.Perforate(0.5) for s in _sites(fn, "perforate", examples) if s.knob.choices}
+    floats = {s.id: ax.Precision("float32") for s in _sites(fn, "precision", examples)
+              if ax.Precision("float32") in s.knob.choices}
+    return [(title, config) for title, config in
+            (("every loop perforated 50%", loops), ("everything float32", floats)) if config]
+
+
+def _baseline(fn: Any, title: str, config: dict[str, Any], heldout: list[Any], *, quality: Any,
+              bound: float, cap: float) -> dict[str, Any]:
+    """A uniform config on the held-out inputs, certified like the tuner's (losses capped)."""
+    import numpy as np
+
+    import approxify as ax
+
+    evaluation = ax.evaluate(fn, config, heldout, quality=quality, repeats=5)
+    losses = np.minimum(np.asarray(evaluation.losses, dtype=float), cap) / cap
+    certificate = ax.certify(losses, bound=bound / cap, confidence=CONFIDENCE,
+                             failures=evaluation.failure_count)
+    return {"title": title, "sites": len(config), "speedup": evaluation.speedup,
+            "heldout_loss": float(np.mean(evaluation.losses)), "upper": certificate.upper * cap,
+            "certified": certificate.holds, "failures": evaluation.failure_count}
+
+
+def _curve(result: Any, bound: float) -> list[float]:
+    """After each evaluation (in the order measured), the best tuning speedup within the bound."""
+    best, curve = 1.0, []
+    for point in result.points:
+        if point.is_exact:
+            continue
+        if point.tuning["mean_loss"] <= bound and point.tuning["failures"] == 0:
+            best = max(best, float(point.tuning["speedup"]))
+        curve.append(best)
+    return curve
+
+
+def against_baselines(speedup: float, baselines: list[float]) -> str:
+    """Whether a certified speedup beats the baselines that meet the bound: "yes", "ties" (the
+    best of them within :data:`TIES`, e.g. the same config), or "NO"."""
+    if not baselines:
+        return "yes (none meets it)"
+    best = max(baselines)
+    if speedup >= best * (1 + TIES):
+        return "yes"
+    return f"ties (within {TIES:.0%})" if speedup >= best * (1 - TIES) else "NO"
+
+
+def evaluations_to_reach(curve: list[float], target: float) -> int | None:
+    """1-based count of evaluations after which ``curve`` reaches ``target`` (None: never)."""
+    return next((i + 1 for i, value in enumerate(curve) if value >= target), None)
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
+
+
+def run(*, quick: bool = False, only: list[str] | None = None, log=None) -> list[dict[str, Any]]:
+    names = [p.name for p in SUITE if not only or p.name in only]
+    return run_each("suite", "program", names, ["--quick"] if quick else [], log)
+
+
+def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]:
+    bounds = QUICK_BOUNDS if quick else BOUNDS
+    lines = [
+        "## The suite (issue: the benchmark suite)",
+        "",
+        f"Each program: `ax.approximate(fn, inputs, families=F, bound=B, loss_cap={CAP_TIMES_BOUND}*B)`, "
+        f"F the families of {FAMILIES} with a site in the program, "
+        f"on {results[0]['tuning_inputs'] if results else TUNING_INPUTS} tuning and "
+        f"{results[0]['heldout_inputs'] if results else HELDOUT_INPUTS} held-out inputs, "
+        f"{results[0]['trials'] if results else TRIALS} search trials after the sensitivity pass; random "
+        "search (`strategy='random'`) with as many trials as the tuner measured configs; the uniform "
+        "knobs a person tries first, evaluated and certified on the same held-out inputs. *Speedup* "
+        "is certified: a program whose best config is not certified counts as 1.00x. Each program "
+        "runs in a fresh interpreter with one BLAS thread and a steady allocator."
+        + (" Quick run: few inputs and trials, one bound; not the figures to judge." if quick else ""),
+        "",
+        "| program | form | quality | exact ms/call | bound | approxify: speedup | held-out loss (upper bound) "
+        "| evaluations | tuning time | random search: speedup | every loop 50% | everything float32 "
+        "| beats the uniform baselines that meet the bound |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        for row in r["rows"]:
+            t, rnd = row["tuned"], row["random"]
+            upper = f" ({t['upper']:.3g})" if t["upper"] is not None else ""
+            base = {b["title"]: b for b in row["baselines"]}
+            meeting = [b for b in row["baselines"] if b["certified"]]
+            lines.append(
+                f"| {r['title']} | {r['form']} | {r['quality']} | {r['exact_ms']:.2f} | {row['bound']:g} "
+                f"| {_speedup(t)} | {t['heldout_loss']:.4f}{upper} | {t['evaluations']} | {t['wall_seconds']:.0f} s "
+                f"| {_speedup(rnd)} | {_base(base.get('every loop perforated 50%'))} "
+                f"| {_base(base.get('everything float32'))} "
+                f"| {against_baselines(t['speedup'], [b['speedup'] for b in meeting])} |"
+            )
+    lines += ["", "Configs chosen:", ""]
+    for r in results:
+        for row in r["rows"]:
+            exhaustive = row.get("exhaustive")
+            lines.append(f"- {r['program']} at {row['bound']:g}: {row['tuned']['config']}"
+                         f" (random search: {row['random']['config']}"
+                         + (f"; exhaustive search: {exhaustive['config']}, {_speedup(exhaustive)}"
+                            if exhaustive else "") + ")")
+    lines += ["", "**Tuning efficiency**: evaluations until the best tuning speedup within the bound "
+              f"reaches {EFFICIENCY_SHARE:.0%} of the best either search found (tuning figures; the "
+              "tuner's count includes its sensitivity pass, one evaluation per site and setting).", "",
+              "| program | bound | configs in the space | best found | approxify: evaluations "
+              "| random search: evaluations | exhaustive search: evaluations |",
+              "|---|---|---|---|---|---|---|"]
+    for r in results:
+        for row in r["rows"]:
+            curves = row["efficiency"]
+            top = max([v for curve in curves.values() for v in curve] + [1.0])
+            target = EFFICIENCY_SHARE * top
+            exhaustive = _reach(curves["exhaustive"], target) if "exhaustive" in curves else "-"
+            lines.append(f"| {r['program']} | {row['bound']:g} | {row['space_size']} | {top:.2f}x "
+                         f"| {_reach(curves['tuned'], target)} | {_reach(curves['random'], target)} "
+                         f"| {exhaustive} |")
+    for bound in bounds:
+        speedups = [row["tuned"]["speedup"] for r in results for row in r["rows"] if row["bound"] == bound]
+        if speedups:
+            mean = geometric_mean(speedups)
+            verdict = ("" if bound != 0.10 else
+                       f" (target >= {GEOMEAN_TARGET:g}x: {'met' if mean >= GEOMEAN_TARGET else 'NOT met'})")
+            lines += ["", f"Geometric-mean certified speedup at bound {bound:g} over {len(speedups)} "
+                      f"programs: **{mean:.2f}x**{verdict}."]
+    return lines
+
+
+def _speedup(outcome: dict[str, Any]) -> str:
+    return f"{outcome['speedup']:.2f}x" + ("" if outcome["certified"] else " (none certified)")
+
+
+def _base(b: dict[str, Any] | None) -> str:
+    if b is None:
+        return "-"
+    return f"{b['speedup']:.2f}x, loss {b['heldout_loss']:.3g}, {'meets' if b['certified'] else 'misses'} the bound"
+
+
+def _reach(curve: list[float], target: float) -> str:
+    count = evaluations_to_reach(curve, target)
+    return f"{count} of {len(curve)}" if count else f"not reached in {len(curve)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m approxify.bench.suite")
+    parser.add_argument("--program", choices=[p.name for p in SUITE], help="measure one program (child)")
+    parser.add_argument("--quick", action="store_true", help="few inputs and trials, one bound")
+    parser.add_argument("--only", default=None, help="comma-separated programs to run")
+    parser.add_argument("--json", required=True, help="file to write the figures to")
+    args = parser.parse_args(argv)
+    if args.program:
+        data: Any = measure(args.program, quick=args.quick)
+    else:
+        only = args.only.split(",") if args.only else None
+        data = run(quick=args.quick, only=only, log=lambda m: print(m, file=sys.stderr))
+    Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The benchmark suite: a quick run end to end through the command line, and its verdicts."""
+
+import json
+
+import pytest
+
+from approxify.bench import suite
+from approxify.cli import main as cli
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    code = cli(["bench", "--quick", "--only", "dense,jpeg", "--out", str(out / "B.md"),
+                "--json", str(out / "B.json")])
+    return code, (out / "B.md").read_text(), json.loads((out / "B.json").read_text())
+
+
+def test_a_quick_run_writes_the_suite_as_markdown_and_json(quick):
+    code, text, figures = quick
+    assert code == 0
+    assert figures["quick"] and figures["command"].startswith("approxify bench --quick --only dense,jpeg")
+    assert figures["environment"]["python"] and figures["overhead"] is None and figures["models"] is None
+    assert [r["program"] for r in figures["suite"]] == ["jpeg", "dense"]  # the suite's order
+    assert "## The suite" in text and "Quick run" in text
+    assert "| dense layer 32x96 as a loop nest | plain loops | rel_l2 |" in text
+    assert "| JPEG encode and decode core of a 256x256 image | NumPy | image_rmse |" in text
+    assert "Geometric-mean certified speedup at bound 0.1 over 2 programs" in text
+
+
+def test_each_program_has_the_tuner_random_search_baselines_and_curves(quick):
+    _, _, figures = quick
+    by_name = {r["program"]: r for r in figures["suite"]}
+    assert by_name["dense"]["families"] == ["perforate"]  # lists of floats: no precision sites
+    assert by_name["jpeg"]["families"] == ["precision"]
+    for r in figures["suite"]:
+        [row] = r["rows"]  # one bound in a quick run
+        assert row["bound"] == 0.1 and row["loss_cap"] == pytest.approx(0.5)
+        tuned, randomly = row["tuned"], row["random"]
+        assert tuned["searched"] >= 1 and randomly["searched"] <= tuned["searched"]
+        for outcome in (tuned, randomly):
+            if outcome["certified"]:
+                assert outcome["upper"] <= 0.1 and outcome["speedup"] > 0
+            else:
+                assert outcome["speedup"] == 1.0  # nothing certified ships the exact program
+        for curve in row["efficiency"].values():
+            assert all(a <= b for a, b in zip(curve, curve[1:]))  # best so far never drops
+            assert all(v >= 1.0 for v in curve)
+    [loops] = by_name["dense"]["rows"][0]["baselines"]
+    assert loops["title"] == "every loop perforated 50%" and loops["sites"] == 3
+    assert not loops["certified"] and loops["heldout_loss"] > 0.5  # half of every loop: far off
+    [floats] = by_name["jpeg"]["rows"][0]["baselines"]
+    assert floats["title"] == "everything float32" and floats["certified"]
+
+
+def test_an_unknown_program_is_refused_with_the_list(capsys):
+    with pytest.raises(SystemExit):
+        cli(["bench", "--quick", "--only", "dense,doom"])
+    assert "--only: no suite program doom; the programs are blackscholes, fft" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("speedup", "baselines", "verdict"),
+    [
+        (2.0, [], "yes (none meets it)"),
+        (2.0, [1.5, 1.9], "yes"),
+        (1.5, [1.5], "ties (within 2%)"),
+        (1.48, [1.5], "ties (within 2%)"),
+        (1.2, [1.5, 1.0], "NO"),
+    ],
+)
+def test_the_verdict_against_the_baselines(speedup, baselines, verdict):
+    assert suite.against_baselines(speedup, baselines) == verdict
+
+
+def test_evaluations_to_reach_and_the_geometric_mean():
+    curve = [1.0, 1.2, 1.2, 1.9, 2.0]
+    assert suite.evaluations_to_reach(curve, 0.95 * 2.0) == 4
+    assert suite.evaluations_to_reach(curve, 2.5) is None
+    assert suite.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
