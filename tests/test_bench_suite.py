@@ -78,3 +78,19 @@ def test_evaluations_to_reach_and_the_geometric_mean():
     assert suite.evaluations_to_reach(curve, 0.95 * 2.0) == 4
     assert suite.evaluations_to_reach(curve, 2.5) is None
     assert suite.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
+
+
+def test_keep_rerenders_the_skipped_sections_from_an_earlier_run(quick, tmp_path):
+    from approxify.bench.__main__ import main as bench_main
+
+    _, _, earlier = quick  # a run with only the suite
+    kept = tmp_path / "earlier.json"
+    kept.write_text(json.dumps(earlier))
+    out, data = tmp_path / "B.md", tmp_path / "B.json"
+    assert bench_main(["--no-suite", "--no-precision", "--no-substitute", "--no-models", "--inputs", "4",
+                       "--repeats", "1", "--keep", str(kept), "--out", str(out), "--json", str(data)]) == 0
+    text, figures = out.read_text(), json.loads(data.read_text())
+    assert figures["suite"] == earlier["suite"] and len(figures["overhead"]) == 4
+    assert "## The suite" in text and "## Loop perforation overhead" in text
+    assert figures["command"].startswith(f"{earlier['command']} ({earlier['run']} UTC); then python -m approxify.bench")
+    assert figures["command"].endswith("keeping the earlier figures of: suite")

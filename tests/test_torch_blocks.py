@@ -211,6 +211,13 @@ def test_uniform_configs_seed_the_search():
                SingleSite("b", bf16, 0.0, 1.1), SingleSite("c", prune, 0.0, 2.0)]
     assert uniform_seeds(singles) == [{"a": int8, "b": int8, "c": int8}, {"a": bf16, "b": bf16}]
     assert uniform_seeds(singles, limit=1) == [{"a": int8, "b": int8, "c": int8}]
+    # many surrogate labels do not crowd out the family with one (fft: sin and cos, two float groups)
+    kinds = [ax.Substitute("poly", degree=d) for d in (4, 8, 16)] + [ax.Substitute("table", points=64)]
+    f32 = ax.Precision("float32")
+    mixed = [SingleSite(s, k, 0.0, 0.8) for k in kinds for s in ("sin", "cos")]
+    mixed += [SingleSite("g1", f32, 0.0, 0.9), SingleSite("g2", f32, 0.0, 0.8)]
+    assert uniform_seeds(mixed, limit=4) == [{"sin": kinds[0], "cos": kinds[0]}, {"g1": f32, "g2": f32},
+                                             {"sin": kinds[1], "cos": kinds[1]}, {"sin": kinds[2], "cos": kinds[2]}]
     model, batches = trained_classifier()
     result = ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="bytes",
                             families=["precision"], budget=ax.Budget(trials=3), progress=False)

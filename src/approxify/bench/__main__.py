@@ -27,6 +27,7 @@ from ..report.environment import environment
 from ..report.result import finite_json
 from . import handwritten, models, precision, substitute, suite
 
+SECTIONS = ("suite", "overhead", "precision", "substitute", "models")
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
 
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None,
                         help=f"suite programs to run, comma-separated ({', '.join(p.name for p in suite.SUITE)})")
     parser.add_argument("--json", default=None, help="also write every figure as JSON to this file")
+    parser.add_argument("--keep", default=None,
+                        help="a JSON file an earlier run wrote: the sections skipped here keep its figures")
     parser.add_argument("--command", default=None, help=argparse.SUPPRESS)  # as the caller typed it
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else None
@@ -125,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: no suite program {', '.join(unknown)}; the programs are "
                      f"{', '.join(p.name for p in suite.SUITE)}")
-    command = args.command or ("make bench" if args.out == "BENCHMARKS.md" else "python -m approxify.bench "
-                               + " ".join(argv if argv is not None else sys.argv[1:]))
+    typed = "python -m approxify.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = args.command or ("make bench" if args.out == "BENCHMARKS.md" and not args.keep else typed)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     figures = {
         "command": command, "run": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}", "environment": environment(),
@@ -137,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
         "models": models.run(quick=args.quick, repeats=args.repeats, log=log) if args.models else None,
     }
+    if args.keep:
+        kept = json.loads(Path(args.keep).read_text())
+        taken = [key for key in SECTIONS if figures[key] is None and kept.get(key) is not None]
+        figures.update({key: kept[key] for key in taken})
+        figures["command"] = (f"{kept['command']} ({kept['run']} UTC); then {figures['command']} "
+                              f"({figures['run']} UTC), keeping the earlier figures of: {', '.join(taken)}")
     text = markdown(figures, quick=args.quick)
     if args.out:
         Path(args.out).write_text(text)

@@ -52,12 +52,19 @@ def additive_seeds(
 
 def uniform_seeds(singles: Sequence[SingleSite], *, limit: int = 4) -> list[dict[str, Setting]]:
     """Up to ``limit`` configs giving every site that offers it the same setting (by label),
-    for labels that two or more sites keep, those shared by the most sites first."""
+    for labels that two or more sites keep: the most shared label of each family first, then the
+    next of each, so that one family's many labels (surrogate kinds) cannot crowd out another's
+    (everything float32, whose parts may only pay together)."""
     by_label: dict[str, dict[str, Setting]] = {}
     for single in singles:
         by_label.setdefault(single.setting.label(), {})[single.site] = single.setting
-    shared = sorted((c for c in by_label.values() if len(c) >= 2), key=len, reverse=True)
-    return shared[:limit]
+    by_family: dict[str, list[dict[str, Setting]]] = {}
+    for config in sorted((c for c in by_label.values() if len(c) >= 2), key=len, reverse=True):
+        by_family.setdefault(next(iter(config.values())).family, []).append(config)
+    interleaved: list[dict[str, Setting]] = []
+    for rank in range(max(map(len, by_family.values()), default=0)):
+        interleaved += [configs[rank] for configs in by_family.values() if rank < len(configs)]
+    return interleaved[:limit]
 
 
 def _by_saving(s: SingleSite) -> tuple[float, float]:
