@@ -39,14 +39,7 @@ def weight_count(n_inputs: int, hidden: Sequence[int], n_outputs: int) -> int:
 
 def forward(weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
     """Outputs (n, m) of the network ``weights`` (W1, b1, W2, b2, ...) on the rows of ``X`` (n, d),
-    computed in the weights' precision.
-
-    Everything is stored transposed, one row per input, unit or output (the result is a transposed
-    view), with a last row of ones that folds each bias into its layer's matrix product: a layer
-    is one product of a small matrix with contiguous rows, then tanh. Rows go through in blocks,
-    in buffers allocated once: a block stays in cache, and no large temporary is allocated per
-    layer (a fresh multi-megabyte array costs page faults).
-    """
+    computed in the weights' precision (see :func:`forward_layers` for how)."""
     return forward_layers(layers(weights, weights[-1].dtype), X)
 
 
@@ -57,7 +50,14 @@ def layers(weights: Sequence[np.ndarray], dtype) -> list[np.ndarray]:
 
 
 def forward_layers(layers: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
-    """:func:`forward` with the layers already made by :func:`layers` (in their precision)."""
+    """:func:`forward` with the layers already made by :func:`layers`, in their precision.
+
+    Everything is stored transposed, one row per input, unit or output (the result is a transposed
+    view), with a last row of ones that folds each bias into its layer's matrix product: a layer
+    is one product of a small matrix with contiguous rows, then tanh. Rows go through in blocks,
+    in buffers allocated once: a block stays in cache, and no large temporary is allocated per
+    layer (a fresh multi-megabyte array costs page faults).
+    """
     dtype = layers[-1].dtype
     n, d = X.shape
     rows = np.empty((d + 1, n), dtype=dtype)
