@@ -109,6 +109,53 @@ def test_pruning_channels_keeps_batch_norm_and_the_next_convolution_consistent()
     assert run(variant, torch.randn(2, 1, 6, 6)).shape == (2, 3)
 
 
+def _dead_channels(model, conv):
+    """Zero every other output channel of ``model[conv]`` (weights and bias): relu(0) = 0, so
+    those channels contribute nothing downstream, and pruning them changes no output."""
+    with torch.no_grad():
+        model[conv].weight[::2] = 0.0
+        model[conv].bias[::2] = 0.0
+    return model
+
+
+def test_pruning_channels_flattened_into_a_linear_drops_each_channels_pixels():
+    model = _dead_channels(cnn().eval(), 3)
+    site = {s.id: s for s in ax.sites(model, families=["perforate"])}["3/perforate"]
+    assert site.facts["consumer"] == "6" and "neurons 50%" in [c.label() for c in site.knob.choices]
+    variant = ax.apply(model, {"3/perforate": ax.Perforate(0.5, "neurons")})
+    assert variant[3].out_channels == 4 and variant[6].in_features == 4 * 6 * 6
+    # channel c's 36 pixels are columns 36c..36c+35 of the flattened input: channels 1, 3, 5, 7
+    kept = torch.cat([torch.arange(36 * c, 36 * (c + 1)) for c in (1, 3, 5, 7)])
+    assert torch.equal(variant[6].weight, model[6].weight[:, kept])
+    x = torch.randn(5, 1, 6, 6)
+    torch.testing.assert_close(run(variant, x), run(model, x), rtol=1e-5, atol=1e-5)
+
+
+def test_channels_pass_pooling_and_a_traced_flatten_but_not_a_misfit_linear():
+    pooled = _dead_channels(nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                          nn.Flatten(), nn.Linear(8 * 3 * 3, 3)).eval(), 0)
+    variant = ax.apply(pooled, {"0/perforate": ax.Perforate(0.5, "neurons")})
+    x = torch.randn(5, 1, 6, 6)
+    assert variant[4].in_features == 4 * 9
+    torch.testing.assert_close(run(variant, x), run(pooled, x), rtol=1e-5, atol=1e-5)
+
+    class Traced(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(1, 8, 3, padding=1), nn.Linear(8 * 36, 3)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+
+    traced = Traced().eval()
+    assert {s.id: s for s in ax.sites(traced, families=["perforate"])}["conv/perforate"].facts["consumer"] == "fc"
+    assert ax.apply(traced, {"conv": ax.Perforate(0.75, "neurons")}).fc.in_features == 2 * 36
+    # a Linear after a flatten that is not the channels' pixels (an odd width) is not coupled
+    misfit = nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), nn.Linear(8 * 4 * 4, 3), nn.Linear(3, 3))
+    misfit[2] = nn.Linear(7, 3)
+    assert {s.id: s for s in ax.sites(misfit, families=["perforate"])}["0/perforate"].facts["consumer"] is None
+
+
 def test_magnitude_pruning_below_the_sparse_share_keeps_zeros_in_a_dense_weight():
     variant = ax.apply(mlp(), {"2/perforate": ax.Perforate(0.5, "magnitude")})
     zeros = (variant[2].weight == 0).float().mean().item()

@@ -3,8 +3,10 @@
 For models written with a ``forward`` of their own (``x = F.relu(self.fc1(x))``), the chain from
 one layer to the next is in the traced graph: a layer's output that passes only through
 element-wise operations (activations, dropout, batch norm) into exactly one other layer of the
-same kind can shrink with it. Models ``torch.fx`` cannot trace (data-dependent control flow) get
-no such coupling: their layers are pruned by magnitude only.
+same kind can shrink with it. A convolution's channels also pass per-channel pooling and a
+flatten into a ``Linear``, whose inputs are then the channels' pixels in order (``flatten``'s
+channel-major layout). Models ``torch.fx`` cannot trace (data-dependent control flow) get no
+such coupling: their layers are pruned by magnitude only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,29 @@ from ..targets.torch import require_torch
 ELEMENTWISE_MODULES = {"ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "ELU",
                        "Mish", "Hardswish", "Dropout", "Identity"}
 ELEMENTWISE_METHODS = {"relu", "tanh", "sigmoid", "relu_", "tanh_", "sigmoid_"}
+# per-channel spatial modules: a convolution's channel c stays channel c through them
+CHANNELWISE_MODULES = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
+
+
+def chain_step(layer: Any, module: Any, flattened: bool) -> str | None:
+    """How pruning ``layer``'s outputs passes ``module``, the next one on their way: "through"
+    (element-wise; per-channel pooling of a convolution), "norm" (a batch norm that shrinks
+    too), "flatten" (a convolution's channels become a ``Linear``'s inputs), "consumer" (the
+    layer whose inputs shrink), or None (no plain chain: nothing can shrink with ``layer``)."""
+    nn = require_torch().nn
+    kind = type(module).__name__
+    convolution = isinstance(layer, nn.Conv2d)
+    if kind in ELEMENTWISE_MODULES or (convolution and not flattened and kind in CHANNELWISE_MODULES):
+        return "through"
+    if flattened:  # the next layer must take every pixel of every channel, in flatten's order
+        fits = isinstance(module, nn.Linear) and module.in_features % layer.out_channels == 0
+        return "consumer" if fits else None
+    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return "norm"
+    if convolution and isinstance(module, nn.Flatten) and module.start_dim == 1 and module.end_dim == -1:
+        return "flatten"
+    same = type(module) is type(layer) and getattr(module, "groups", 1) == 1
+    return "consumer" if same else None
 
 
 def _elementwise_functions() -> set[Any]:
@@ -24,6 +49,15 @@ def _elementwise_functions() -> set[Any]:
     return {torch.relu, torch.tanh, torch.sigmoid, functional.relu, functional.gelu, functional.silu,
             functional.relu6, functional.leaky_relu, functional.elu, functional.dropout,
             functional.hardswish, functional.mish, torch.sigmoid}
+
+
+def _flattens_channels(node: Any) -> bool:
+    """``torch.flatten(x, 1)`` or ``x.flatten(1)``: each sample's channels, one after another."""
+    torch = require_torch()
+    flatten = (node.op == "call_function" and node.target is torch.flatten) or (
+        node.op == "call_method" and node.target == "flatten")
+    dims = (*node.args[1:], *node.kwargs.values())
+    return flatten and dims in ((1,), (1, -1))
 
 
 def traced_consumer(model: Any, path: str) -> tuple[list[str], str] | None:
@@ -40,22 +74,26 @@ def traced_consumer(model: Any, path: str) -> tuple[list[str], str] | None:
         return None
     functions = _elementwise_functions()
     norms: list[str] = []
+    flattened = False
     while True:
         users = list(node.users)
         if len(users) != 1:
             return None  # the output is used twice (a residual sum, a skip): not a plain chain
         node = users[0]
         if node.op == "call_module":
-            module = modules[node.target]
-            kind = type(module).__name__
-            if kind in ELEMENTWISE_MODULES:
-                continue
-            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            step = chain_step(layer, modules[node.target], flattened)
+            if step == "norm":
                 norms.append(node.target)
-                continue
-            same = type(module) is type(layer) and getattr(module, "groups", 1) == 1
-            return (norms, node.target) if same and node.args and len(node.args) == 1 else None
+            flattened = flattened or step == "flatten"
+            if step == "consumer":
+                return (norms, node.target) if node.args and len(node.args) == 1 else None
+            if step is None:
+                return None
+            continue
         if node.op == "call_function" and node.target in functions:
+            continue
+        if not flattened and isinstance(layer, torch.nn.Conv2d) and _flattens_channels(node):
+            flattened = True
             continue
         if node.op == "call_method" and node.target in ELEMENTWISE_METHODS:
             continue

@@ -4,16 +4,17 @@
 convolution), those with the smallest weight norm, and shrinks what consumes them: a BatchNorm
 in between and the next layer's inputs. It is offered where the consumer is plain to see: the
 next layer of the same ``nn.Sequential`` after element-wise modules only (activations, dropout,
-batch norm), the feed-forward ``linear1`` -> ``linear2`` of a transformer layer (and
-``intermediate.dense`` -> ``output.dense`` of a Hugging Face BERT-style one), or for a model
-with its own ``forward``, the one layer its output reaches through element-wise operations in
-the ``torch.fx`` trace (:mod:`..torch_graph`). The result is a smaller dense model. ``Perforate(rate, "magnitude")`` zeroes that
-share of the layer's weights, smallest magnitude first; a loop policy (``Perforate(0.5)``'s
-default ``"modulo"``) on a layer means ``"neurons"`` where a consumer is known, else
-``"magnitude"``. A ``Linear`` pruned by magnitude at 75% or more is stored sparse (CSR, see
-:mod:`.sparse`), smaller and, where its kernel beats the dense one, faster; below that, and for
-convolutions, the zeros stay in a dense weight that is neither smaller nor faster (the site's
-``magnitude_storage`` fact says which).
+batch norm; for a convolution also per-channel pooling, and a flatten into a ``Linear``, whose
+inputs for each kept channel go with it), the feed-forward ``linear1`` -> ``linear2`` of a
+transformer layer (and ``intermediate.dense`` -> ``output.dense`` of a Hugging Face BERT-style
+one), or for a model with its own ``forward``, the one layer its output reaches through such
+operations in the ``torch.fx`` trace (:mod:`..torch_graph`). The result is a smaller dense
+model. ``Perforate(rate, "magnitude")`` zeroes that share of the layer's weights, smallest
+magnitude first; a loop policy (``Perforate(0.5)``'s default ``"modulo"``) on a layer means
+``"neurons"`` where a consumer is known, else ``"magnitude"``. A ``Linear`` pruned by magnitude
+at 75% or more is stored sparse (CSR, see :mod:`.sparse`), smaller and, where its kernel beats
+the dense one, faster; below that, and for convolutions, the zeros stay in a dense weight that
+is neither smaller nor faster (the site's ``magnitude_storage`` fact says which).
 
 A ``nn.ModuleList`` of blocks of one type (transformer layers, residual blocks) is a loop over
 layers, and is perforated like a loop: ``Perforate(rate, "modulo" | "truncate" | "random")``
@@ -30,16 +31,20 @@ from typing import Any
 from ...config import LOOP_POLICIES, Perforate, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
-from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
+from ...targets.torch import (
+    TorchProgram,
+    get_module,
+    named_leaves,
+    require_torch,
+    set_module,
+)
 from .. import register
-from ..torch_graph import traced_consumer
+from ..torch_graph import chain_step, traced_consumer
 from ..torch_sites import edit_layers, layer_site, repeated_blocks
 from .sparse import SPARSE_FROM, sparse_linear
 
 NEURON_RATES = (0.25, 0.5, 0.75)
 MAGNITUDE_RATES = (0.75, 0.9, 0.95)
-ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "ELU", "Mish",
-               "Hardswish", "Dropout", "Identity")
 
 
 @register
@@ -155,18 +160,18 @@ def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
         return traced_consumer(model, path)
     names = [n for n, _ in parent.named_children()]
     layer = parent.get_submodule(name)
-    norms = []
+    norms: list[str] = []
+    flattened = False
     for following in names[names.index(name) + 1:]:
-        module = parent.get_submodule(following)
         full = f"{parent_path}.{following}" if parent_path else following
-        kind = type(module).__name__
-        if kind in ELEMENTWISE:
-            continue
-        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        step = chain_step(layer, parent.get_submodule(following), flattened)
+        if step == "norm":
             norms.append(full)
-            continue
-        same = type(module) is type(layer) and (not isinstance(module, nn.Conv2d) or module.groups == 1)
-        return (norms, full) if same else None
+        flattened = flattened or step == "flatten"
+        if step == "consumer":
+            return norms, full
+        if step is None:
+            return None
     return None
 
 
@@ -209,7 +214,16 @@ def prune_neurons(model: Any, path: str, chain: tuple[list[str], str], rate: flo
         set_module(model, path, _select_outputs(layer, keep))
         for norm_path in chain[0]:
             set_module(model, norm_path, _select_norm(get_module(model, norm_path), keep))
-        set_module(model, chain[1], _select_inputs(get_module(model, chain[1]), keep))
+        consumer = get_module(model, chain[1])
+        set_module(model, chain[1], _select_inputs(consumer, _input_columns(layer, consumer, keep)))
+
+
+def _input_columns(layer: Any, consumer: Any, keep: Any) -> Any:
+    """The consumer's inputs fed by the kept outputs: the same indices, or for a convolution
+    flattened into a ``Linear``, every pixel of each kept channel (channel-major)."""
+    torch = require_torch()
+    pixels = consumer.in_features // _outputs(layer) if isinstance(consumer, torch.nn.Linear) else 1
+    return (keep[:, None] * pixels + torch.arange(pixels)).flatten()
 
 
 def _select_outputs(layer: Any, keep: Any) -> Any:
