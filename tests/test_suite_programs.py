@@ -1,4 +1,4 @@
-"""The suite programs jmeint, jpeg and swaptions: known answers, independent references, their
+"""The suite programs jmeint, jpeg, kmeans (segmentation) and swaptions: known answers, independent references, their
 quality functions, deterministic inputs, the sites approxify finds, and a tiny tuning run each."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import approxify as ax
-from approxify.bench.programs import dct, jmeint, jpeg, swaptions
+from approxify.bench.programs import dct, jmeint, jpeg, kmeans, swaptions
 
 # -- jmeint ---------------------------------------------------------------------------------------
 
@@ -201,10 +201,44 @@ def test_swaptions_inputs_near_the_money():
         assert 0.8 <= strike / swaptions.forward_swap_rate(expiry, tenor, rate) <= 1.1
 
 
-# -- all three ------------------------------------------------------------------------------------
+# -- kmeans segmentation --------------------------------------------------------------------------
+
+def test_kmeans_segment_keeps_the_shape_with_at_most_k_colours():
+    (image,) = kmeans.make_inputs(1, seed=3, size=48)[0]
+    out = kmeans.segment(image)
+    assert out.shape == image.shape == (48, 48, 3)
+    assert len(np.unique(out.reshape(-1, 3), axis=0)) <= kmeans.CLUSTERS
+    assert kmeans.QUALITY(image, out) < 0.1
+
+
+def test_kmeans_segment_reproduces_k_flat_regions():
+    colours = np.array([[250, 10, 10], [10, 200, 30], [20, 20, 220], [240, 240, 0], [0, 0, 0],
+                        [128, 128, 128]], dtype=float)[:kmeans.CLUSTERS]
+    image = np.repeat(colours[None, :, :], 5, axis=1).repeat(12, axis=0)  # k vertical bands
+    out = kmeans.segment(image)
+    assert kmeans.QUALITY(image, out) < 1e-12
+    assert np.array_equal(kmeans.segment(image), out)  # deterministic start, no random draw
+
+
+def test_kmeans_segment_inputs_are_rgb_images_it_leaves_alone():
+    images = kmeans.make_inputs(2, seed=1, size=16)
+    assert all(len(args) == 1 and args[0].shape == (16, 16, 3) for args in images)
+    assert all(args[0].min() >= 0 and args[0].max() <= 255 for args in images)
+    before = images[0][0].copy()
+    kmeans.segment(images[0][0])
+    assert np.array_equal(images[0][0], before)  # the centroids are a copy of some pixels
+
+
+def test_sites_kmeans_segment_loops():
+    ids = {s.id for s in ax.sites(kmeans.segment, families=["perforate"],
+                                  example_inputs=kmeans.make_inputs(3, size=16))}
+    assert ids == {"kmeans.segment/for#0", "kmeans.segment/for#1"}  # iterations, clusters
+
+
+# -- all of them ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("module", "kwargs"), [
-    (jmeint, {"pairs": 16}), (jpeg, {"size": 16}), (swaptions, {}),
+    (jmeint, {"pairs": 16}), (jpeg, {"size": 16}), (kmeans, {"size": 16}), (swaptions, {}),
 ])
 def test_make_inputs_deterministic_per_seed(module, kwargs):
     def same(a, b):
