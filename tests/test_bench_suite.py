@@ -56,7 +56,9 @@ def test_each_program_has_the_tuner_random_search_baselines_and_curves(quick):
 def test_an_unknown_program_is_refused_with_the_list(capsys):
     with pytest.raises(SystemExit):
         cli(["bench", "--quick", "--only", "dense,doom"])
-    assert "--only: no suite program doom; the programs are blackscholes, fft" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "--only: no suite program or network doom; they are blackscholes, fft" in error
+    assert error.rstrip().endswith("swaptions, digits-mlp, digits-cnn, minilm")
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,16 @@ def test_an_unknown_program_is_refused_with_the_list(capsys):
 )
 def test_the_verdict_against_the_baselines(speedup, baselines, verdict):
     assert suite.against_baselines(speedup, baselines) == verdict
+
+
+def test_the_tuner_choosing_a_baselines_config_ties_with_it_whatever_the_timings():
+    floats = {"title": "everything float32", "settings": {"f/x": "float32"}, "speedup": 1.6}
+    loops = {"title": "every loop perforated 50%", "settings": {"f/for#0": "modulo 50%"}, "speedup": 1.3}
+    tuned = {"certified": True, "settings": {"f/x": "float32"}, "speedup": 1.45}
+    assert suite._verdict(tuned, [floats, loops]) == "ties (the same config as everything float32)"
+    assert suite._verdict(tuned, [floats, {**loops, "speedup": 1.9}]) == "NO"  # another is faster
+    assert suite._verdict({**tuned, "settings": {"f/x": "float32", "f/y": "float32"}}, [floats]) == "NO"
+    assert suite._verdict({**tuned, "certified": False, "speedup": 1.0}, [floats]) == "NO"
 
 
 def test_evaluations_to_reach_and_the_geometric_mean():
@@ -94,3 +106,30 @@ def test_keep_rerenders_the_skipped_sections_from_an_earlier_run(quick, tmp_path
     assert "## The suite" in text and "## Loop perforation overhead" in text
     assert figures["command"].startswith(f"{earlier['command']} ({earlier['run']} UTC); then python -m approxify.bench")
     assert figures["command"].endswith("keeping the earlier figures of: suite")
+
+
+def _network(tuned: float, random_speedup: float, bf16: float) -> dict:
+    def row(speedup: float) -> dict:
+        return {"speedup": speedup, "ratios": [speedup * 0.9, speedup * 1.1], "smaller": 2.0,
+                "fresh_loss": 0.004, "samples": 128, "meets_bound": True}
+
+    return {"model": "digits-mlp", "title": "digits MLP", "quality": "mismatch", "repair": 0, "bound": 0.01,
+            "repeats": 3, "config": "int8: 0/precision", "trials": 4, "certified": True, "upper": 0.008,
+            "n": 256, "evaluations": 9, "wall_seconds": 5.0, "exact_ms": 0.2,
+            "random": {"config": "bfloat16: 2/precision", "certified": True, "evaluations": 4, "wall_seconds": 2.0},
+            "efficiency": {"tuned": [1.0, 1.5, 2.0], "random": [1.2, 1.2, 1.9]},
+            "rows": {"tuned": row(tuned), "random search": row(random_speedup),
+                     "bfloat16 cast (every layer)": row(bf16)}}
+
+
+def test_the_networks_table_has_random_search_and_efficiency_but_judges_the_uniform_baselines():
+    from approxify.bench import models
+
+    text = "\n".join(models.markdown([_network(tuned=2.0, random_speedup=2.5, bf16=1.5)]))
+    assert "| digits MLP | random search | 2.50x (2.25-2.75) |" in text
+    # random search is compared, not a uniform baseline: beating bf16 is what the verdict asks
+    assert "beats the baselines that meet the bound: yes |" in text
+    # 95% of the best (2.0x) is 1.9x: the tuner's third evaluation, random search's third too
+    assert "| digits MLP | 2.00x | 3 of 3 | 3 of 3 | bfloat16: 2/precision | 2 s |" in text
+    assert "beats the baselines that meet the bound: NO" in "\n".join(
+        models.markdown([_network(tuned=2.0, random_speedup=1.0, bf16=2.2)]))

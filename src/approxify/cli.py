@@ -137,8 +137,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.__main__ import main as bench_main
 
     argv = ["--command", "approxify bench " + " ".join(args.raw)]
-    if not args.all:  # the suite alone; --all adds what make bench runs besides
-        argv += ["--no-overhead", "--no-precision", "--no-substitute", "--no-models"]
+    if not args.all:  # the suite's programs and networks; --all adds what make bench runs besides
+        argv += ["--no-overhead", "--no-precision", "--no-substitute"]
     argv += ["--quick"] if args.quick else []
     argv += ["--only", args.only] if args.only else []
     argv += ["--out", args.out] if args.out else []
@@ -212,9 +212,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="also write the report's data as JSON to this file")
     p.set_defaults(run=cmd_report)
 
-    p = commands.add_parser("bench", help="run the benchmark suite: programs tuned beside baselines")
-    p.add_argument("--quick", action="store_true", help="few inputs and trials, one bound (about a minute)")
-    p.add_argument("--only", default=None, help="comma-separated programs of the suite")
+    p = commands.add_parser("bench", help="run the benchmark suite: programs and networks tuned beside baselines")
+    p.add_argument("--quick", action="store_true", help="few inputs and trials, one bound (minutes)")
+    p.add_argument("--only", default=None,
+                   help="comma-separated programs and networks of the suite (e.g. sobel,digits-mlp)")
     p.add_argument("--all", action="store_true", help="also the other sections of make bench (tens of minutes)")
     p.add_argument("--out", default=None, help="Markdown file to write (default: print)")
     p.add_argument("--json", default=None, help="also write the figures as JSON")

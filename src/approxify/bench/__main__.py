@@ -1,10 +1,11 @@
 """``python -m approxify.bench --out BENCHMARKS.md``: side-by-side timings, one run.
 
-Five sections: the suite (:mod:`.suite`: every program tuned at two bounds beside uniform
-baselines and random search), the overhead of loop perforation (below), precision tuning
+Five sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
+uniform baselines and random search), the overhead of loop perforation (below), precision tuning
 (:mod:`.precision`: tuned vs float64 vs naive float32 on NumPy and numba kernels), function
-substitution (:mod:`.substitute`: tuned surrogates vs the original), and neural networks
-(:mod:`.models`: tuned models vs the exact ones and single-technique baselines). ``--json``
+substitution (:mod:`.substitute`: tuned surrogates vs the original), and the suite's neural
+networks (:mod:`.models`: tuned models vs the exact ones, single-technique baselines and random
+search). ``--json``
 writes every figure as JSON beside the Markdown.
 Each row times two functions on the same inputs in alternating order (``measure.cost.time_pair``)
 and reports the median of the paired time ratios, so machine noise hits both sides alike.
@@ -28,6 +29,7 @@ from ..report.result import finite_json
 from . import handwritten, models, precision, substitute, suite
 
 SECTIONS = ("suite", "overhead", "precision", "substitute", "models")
+NAMES = [p.name for p in suite.SUITE] + list(models.MODELS)  # what --only may name
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
 
@@ -117,17 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-suite", dest="suite", action="store_false",
                         help="skip the suite (programs at two bounds with baselines: minutes)")
     parser.add_argument("--only", default=None,
-                        help=f"suite programs to run, comma-separated ({', '.join(p.name for p in suite.SUITE)})")
+                        help=f"suite programs and networks to run, comma-separated ({', '.join(NAMES)})")
     parser.add_argument("--json", default=None, help="also write every figure as JSON to this file")
     parser.add_argument("--keep", default=None,
                         help="a JSON file an earlier run wrote: the sections skipped here keep its figures")
     parser.add_argument("--command", default=None, help=argparse.SUPPRESS)  # as the caller typed it
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else None
-    unknown = sorted(set(only or ()) - {p.name for p in suite.SUITE})
+    unknown = sorted(set(only or ()) - set(NAMES))
     if unknown:
-        parser.error(f"--only: no suite program {', '.join(unknown)}; the programs are "
-                     f"{', '.join(p.name for p in suite.SUITE)}")
+        parser.error(f"--only: no suite program or network {', '.join(unknown)}; they are {', '.join(NAMES)}")
     typed = "python -m approxify.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     command = args.command or ("make bench" if args.out == "BENCHMARKS.md" and not args.keep else typed)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
@@ -138,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         "overhead": run(args.inputs, args.repeats) if args.overhead else None,
         "precision": precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None,
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
-        "models": models.run(quick=args.quick, repeats=args.repeats, log=log) if args.models else None,
+        "models": models.run(quick=args.quick, repeats=args.repeats, only=only, log=log) if args.models else None,
     }
+    for key in ("suite", "models"):  # --only named none of this section's programs
+        if figures[key] == []:
+            figures[key] = None
     if args.keep:
         kept = json.loads(Path(args.keep).read_text())
         taken = [key for key in SECTIONS if figures[key] is None and kept.get(key) is not None]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .child import run_each
+from .suite import EFFICIENCY_SHARE, efficiency_curve, reached
 
 MODELS = ("digits-mlp", "digits-cnn", "minilm")
 # search trials: the digits models are measured in milliseconds, so they get more; MiniLM's
@@ -57,14 +58,21 @@ def measure(name: str, *, trials: int | None, repeats: int) -> dict[str, Any]:
 
     spec = _setup(name)
     model, fresh, quality, bound = spec["model"], spec["fresh"], spec["quality"], spec["bound"]
+    common = {"quality": quality, "bound": bound, "seed": 0, "progress": False, "repair": spec["repair"],
+              "families": ["perforate", "substitute", "precision"], "loss_cap": spec["loss_cap"]}
     started = time.perf_counter()
-    result = ax.approximate(model, spec["inputs"], quality=quality, bound=bound, seed=0,
-                            progress=False, families=["perforate", "substitute", "precision"],
-                            repair=spec["repair"], loss_cap=spec["loss_cap"],
+    result = ax.approximate(model, spec["inputs"], **common,
                             budget=ax.Budget(trials=TRIALS[name] if trials is None else trials))
     wall = time.perf_counter() - started
+    # random search with as many trials as the tuner measured configs, as in the suite
+    searched = sum(1 for p in result.points if not p.is_exact)
+    started = time.perf_counter()
+    randomly = ax.approximate(model, spec["inputs"], **common, strategy="random",
+                              budget=ax.Budget(trials=searched))
+    random_wall = time.perf_counter() - started
     exact = ax.apply(model, {})
-    programs = {"tuned": result.program()}
+    programs = {"tuned": result.program(),
+                "random search": randomly.program() if randomly.best.certified else exact}
     programs.update(_baselines(model, fresh, quality, bound))
     rows = {}
     for label, program in programs.items():
@@ -87,6 +95,10 @@ def measure(name: str, *, trials: int | None, repeats: int) -> dict[str, Any]:
         "upper": best.certificate.upper if best.certificate else None,
         "n": best.certificate.n if best.certificate else None,
         "evaluations": result.stats["evaluations"], "wall_seconds": wall,
+        "random": {"config": _compact(model, randomly.best.config) if randomly.best.config else "exact",
+                   "certified": randomly.best.certified, "evaluations": randomly.stats["evaluations"],
+                   "wall_seconds": random_wall},
+        "efficiency": {"tuned": efficiency_curve(result, bound), "random": efficiency_curve(randomly, bound)},
         "exact_ms": _batch_ms(exact, fresh), "rows": rows,
     }
 
@@ -162,17 +174,22 @@ def _baselines(model, inputs, quality, bound) -> dict[str, Any]:
     return found
 
 
-def run(*, quick: bool = False, repeats: int = 21, log=None) -> list[dict[str, Any]]:
+def run(*, quick: bool = False, repeats: int = 21, only: list[str] | None = None,
+        log=None) -> list[dict[str, Any]]:
+    """Every model of :data:`MODELS` (those of ``only`` when given: none if it names no model)."""
     from importlib.util import find_spec
 
     from ..examples import minilm
 
+    wanted = [m for m in MODELS if not only or m in only]
+    if not wanted:
+        return []
     if find_spec("torch") is None or find_spec("sklearn") is None:
         return [{"skipped": "torch or scikit-learn not installed (the torch extra)"}]
-    names = [m for m in MODELS if m != "minilm" or minilm.available()]
+    names = [m for m in wanted if m != "minilm" or minilm.available()]
     args = ["--trials", "10", "--repeats", str(min(repeats, 7))] if quick else ["--repeats", str(repeats)]
     found = run_each("models", "model", names, args, log)
-    if "minilm" not in names:
+    if "minilm" in wanted and "minilm" not in names:
         found.append({"skipped": f"MiniLM: {minilm.INSTALL_HINT}"})
     return found
 
@@ -197,8 +214,10 @@ def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]
         "times smaller the stored weights are, and the loss. Baselines: `quantize_dynamic` of "
         "every Linear, a bfloat16 cast of every layer, and global magnitude pruning "
         "(`torch.nn.utils.prune`, the largest of 90/80/70/50/30% that keeps the bound on the "
-        "fresh inputs). Targets: digits >= 2.5x faster and >= 5x smaller; MiniLM >= 2x faster; "
-        "and the tuned config beats every baseline that meets the bound."
+        "fresh inputs); and random search (`strategy='random'`, the same families and repair) with "
+        "as many trials as the tuner measured configs (its best certified config; the exact model "
+        "if none is certified). Targets: digits >= 2.5x faster and >= 5x smaller; MiniLM >= 2x "
+        "faster; and the tuned config beats every baseline that meets the bound."
         + (" Quick run: fewer trials and repetitions." if quick else ""),
         "",
         "| model | program | speedup (min-max) | smaller | loss on fresh inputs | meets the bound |",
@@ -222,13 +241,26 @@ def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]
         if size_target is not None:
             verdicts.append(_verdict("size", tuned.get("smaller") if r["certified"] else None, size_target))
         beats = all(tuned.get("speedup", 0) >= row["speedup"] for label, row in r["rows"].items()
-                    if label != "tuned" and row["meets_bound"])
+                    if label not in ("tuned", "random search") and row["meets_bound"])
         certificate = (f"holds: <= {r['upper']:.4f} (n={r['n']} samples)" if r["certified"]
                        else "none certified: the exact model")
         lines.append(f"| {r['title']} | {r['config']} | {certificate} | {r.get('trials', '-')} trials, "
                      f"{r['evaluations']} evaluations | {r['wall_seconds']:.0f} s | {r['exact_ms']:.2f} | "
                      f"{'; '.join(verdicts)}; beats the baselines that meet the bound: "
                      f"{'yes' if beats else 'NO'} |")
+    efficiency = (f"**Tuning efficiency**: evaluations until the best tuning speedup within the bound "
+                  f"reaches {EFFICIENCY_SHARE:.0%} of the best either search found (the tuner's count "
+                  "includes its sensitivity pass).")
+    header = ("| model | best found | approxify: evaluations | random search: evaluations "
+              "| random search: config | random search: tuning time |")
+    lines += ["", efficiency, "", header, "|---|---|---|---|---|---|"]
+    for r in results:
+        curves, rnd = r["efficiency"], r["random"]
+        top = max([v for curve in curves.values() for v in curve] + [1.0])
+        shown = rnd["config"] if rnd["certified"] else f"none certified (best: {rnd['config']})"
+        lines.append(f"| {r['title']} | {top:.2f}x | {reached(curves['tuned'], EFFICIENCY_SHARE * top)} "
+                     f"| {reached(curves['random'], EFFICIENCY_SHARE * top)} | {shown} "
+                     f"| {rnd['wall_seconds']:.0f} s |")
     return lines + ["", *(f"Skipped: {s}." for s in skipped)] if skipped else lines
 
 
