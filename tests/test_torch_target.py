@@ -385,6 +385,21 @@ def test_blocks_of_a_module_list_are_dropped_like_loop_iterations():
         ax.apply(model, {"encoder.layers": ax.Perforate(0.5, "neurons")})
 
 
+def test_dropping_blocks_and_changing_a_layer_inside_them_is_refused_not_misplaced():
+    """(In tuning, such a config is measured as failing, like any that cannot be built.)"""
+    model = Encoder().eval()
+    # dropping renumbers the kept blocks: layers.3 would be gone, layers.1 another block
+    with pytest.raises(InvalidConfig, match=(
+            r"config\['encoder.layers.3.linear1/precision'\] changes a layer inside encoder.layers, "
+            r"whose blocks config\['encoder.layers/perforate'\] drops \(modulo 50%\), renumbering the "
+            r"rest; drop blocks or change the layers inside them, not both")):
+        ax.apply(model, {"encoder.layers": ax.Perforate(0.5), "encoder.layers.3.linear1": ax.Precision("int8")})
+    # outside the blocks, or with the blocks kept, both apply
+    variant = ax.apply(model, {"encoder.layers": ax.Perforate(0.5), "head": ax.Precision("int8")})
+    assert len(variant.encoder.layers) == 2
+    assert ax.apply(model, {"encoder.layers": ax.Perforate(0.0), "encoder.layers.3.linear1": ax.Precision("int8")})
+
+
 def test_layers_inside_attention_are_not_replaced():
     ids = {s.id for s in ax.sites(Encoder())}
     assert "encoder.layers.0.self_attn.out_proj/precision" not in ids

@@ -22,7 +22,7 @@ class Candidate:
     """One measured config: figures on the tuning inputs, and on held-out inputs if certified."""
 
     config: dict[str, Setting]
-    origin: str  # "exact" | "sensitivity" | "seed" | "search"
+    origin: str  # "exact" | "sensitivity" | "seed" | "search" | "delta" | "refine"
     tuning: dict[str, Any]  # Evaluation.summary() on tuning inputs
     heldout: dict[str, Any] | None = None  # the same on held-out inputs
     certificate: Certificate | None = None

@@ -5,7 +5,8 @@
    bound alone are dropped (criticality testing, as in the loop-perforation literature).
 3. Search: Optuna, two objectives (speedup up, mean loss down) and the constraint loss <= bound,
    started from configs an additive model predicts to fit. The study lives in ``storage`` so an
-   interrupted run resumes where it stopped.
+   interrupted run resumes where it stopped. A model's roles searched as one (``grouping=
+   "blocks"``) are then refined layer by layer from the best config (:mod:`.refine`).
 4. Certification: the Pareto front's configs that fit the bound, in order of tuning loss, are
    measured on held-out inputs and certified by fixed-sequence testing (family-wise confidence
    kept without a Bonferroni penalty). ``best`` is the fastest certified one.
@@ -40,6 +41,7 @@ from .effects import measure_effects
 from .measurer import Measurer
 from .pareto import pareto_front
 from .progress import Progress
+from .refine import refine
 from .space import SearchSpace, config_key
 
 TIMING_INPUTS = 16  # inputs timed per config; losses use every tuning input
@@ -172,7 +174,8 @@ def approximate(
     with studies.quiet_optuna(), Progress(enabled=progress) as bar:
         study = studies.open_study(storage, name, seed=seed, strategy=strategy)
         singles, sensitivity_measured, space, points = _search(
-            strategy, study, tuner, tuned_sites, bound=bound, budget=budget, bar=bar)
+            strategy, study, tuner, tuned_sites, bound=bound, budget=budget, bar=bar,
+            refined=groups if grouping == "blocks" else {})
         exact = Candidate({}, "exact", tuner.figures({}))
         points = [exact, *points]
         checker = Measurer(target, reference, heldout_idx,
@@ -198,6 +201,7 @@ def approximate(
             "space_size": space.size(),
             "evaluations": tuner.evaluations + checker.evaluations,
             "sensitivity_measured": sensitivity_measured,  # not counting those a resumed study had
+            "refined": sum(1 for p in points if p.origin == "refine"),
             "wall_seconds": time.perf_counter() - started,
         },
         environment=environment(),
@@ -273,9 +277,10 @@ def _study_name(target: Target, settings: dict[str, Any]) -> str:
 
 
 def _search(strategy: str, study, tuner: Measurer, sites: list[Site], *, bound: float,
-            budget: Budget, bar: Progress):
+            budget: Budget, bar: Progress, refined: dict[str, list[str]]):
     """Run ``strategy``. Returns the sensitivity records (tpe only), how many of them were
-    measured in this run (a resumed study has the others), the space, every config measured."""
+    measured in this run (a resumed study has the others), the space, every config measured.
+    tpe then refines the ``refined`` groups member by member (:mod:`.refine`)."""
     if strategy == "delta":
         studies.remember_measured(study, tuner)
         points = DeltaSearch(tuner, sites, bound=bound, trials=budget.trials, bar=bar,
@@ -290,6 +295,10 @@ def _search(strategy: str, study, tuner: Measurer, sites: list[Site], *, bound: 
     space = SearchSpace(sites, {s: [x.setting for x in singles if x.site == s and x.kept]
                                 for s in {x.site for x in singles}})
     points = studies.search(study, tuner, space, singles, bound=bound, budget=budget, bar=bar)
+    if refined:
+        studies.remember_measured(study, tuner)
+        points += refine(tuner, points, singles, refined, bound=bound, bar=bar,
+                         store=lambda c, f: studies.store_measured(study, c, f))
     return singles, measured, space, points
 
 

@@ -1,0 +1,64 @@
+"""Refining a search over a model's roles layer by layer: the moves it tries, and the greedy
+pass that keeps as many as the bound allows."""
+
+from __future__ import annotations
+
+import math
+
+import approxify as ax
+from approxify.report.result import Candidate
+from approxify.search.progress import Progress
+from approxify.search.refine import refine
+from approxify.search.study import Sensitivity
+
+BF16, INT8 = ax.Precision("bfloat16"), ax.Precision("int8")
+GROUP = "blocks:layers.*.fc/precision"
+MEMBERS = [f"layers.{i}.fc/precision" for i in range(4)]
+INT8_LOSS = [0.001, 0.002, 0.004, 0.008]  # what int8 on each layer adds; bf16 adds nothing
+
+
+class Layers:
+    """A stand-in for the tuner's Measurer: loss adds up over the layers in int8, each of which
+    saves 10% of the time."""
+
+    def __init__(self) -> None:
+        self.measured: list[dict] = []
+
+    def figures(self, config):
+        self.measured.append(dict(config))
+        int8 = [i for i, m in enumerate(MEMBERS) if config.get(m) == INT8]
+        return {"mean_loss": 0.001 + sum(INT8_LOSS[i] for i in int8), "failures": 0,
+                "speedup": 1.5 * 1.1 ** len(int8)}
+
+    def known(self, config):
+        return self.figures(config) if config in self.measured else None
+
+
+def test_refinement_moves_layer_by_layer_as_far_as_the_bound_allows():
+    measurer, stored = Layers(), []
+    base = {m: BF16 for m in MEMBERS}
+    points = [Candidate(base, "search", measurer.figures(base)),
+              Candidate({m: INT8 for m in MEMBERS}, "search", {"mean_loss": 0.016, "failures": 0, "speedup": 2.2})]
+    singles = [Sensitivity(GROUP, BF16, {"mean_loss": 0.0, "failures": 0, "speedup": 1.5}, True, ""),
+               Sensitivity(GROUP, INT8, {"mean_loss": 0.015, "failures": 0, "speedup": 2.2}, True, "")]
+    found = refine(measurer, points, singles, {GROUP: MEMBERS}, bound=0.01, bar=Progress(enabled=False),
+                   store=lambda c, f: stored.append(c))
+    alone = [p for p in found[:4]]  # each layer's int8 alone on top of the best config
+    assert [next(m for m in MEMBERS if p.config[m] == INT8) for p in alone] == MEMBERS
+    # then greedily, cheapest first: layers 0, 1, 2 fit (0.001 + 0.007); adding layer 3 would not
+    # (layer 0 with the config is the first config alone: measured once, one candidate)
+    assert [[m for m in MEMBERS if p.config[m] == INT8] for p in found[4:]] == [MEMBERS[:2], MEMBERS[:3], MEMBERS]
+    assert [p.tuning["mean_loss"] <= 0.01 for p in found[4:]] == [True, True, False]
+    assert found[5].tuning["speedup"] == math.prod([1.5, 1.1, 1.1, 1.1])
+    assert all(p.origin == "refine" for p in found) and len(stored) == len(found) == 7
+
+
+def test_nothing_to_refine_without_groups_or_a_config_within_the_bound():
+    measurer = Layers()
+    base = Candidate({m: BF16 for m in MEMBERS}, "search", {"mean_loss": 0.02, "failures": 0, "speedup": 1.5})
+    single = Sensitivity(GROUP, INT8, {"mean_loss": 0.015, "failures": 0, "speedup": 2.2}, True, "")
+    kwargs = {"bound": 0.01, "bar": Progress(enabled=False), "store": lambda c, f: None}
+    assert refine(measurer, [base], [single], {GROUP: MEMBERS}, **kwargs) == []  # over the bound
+    fits = Candidate(base.config, "search", {**base.tuning, "mean_loss": 0.001})
+    assert refine(measurer, [fits], [single], {}, **kwargs) == []
+    assert measurer.measured == []
