@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 import approxify as ax
 from approxify.report.result import Candidate
 from approxify.search.progress import Progress
@@ -21,8 +23,9 @@ class Layers:
     """A stand-in for the tuner's Measurer: loss adds up over the layers in int8, each of which
     saves 10% of the time."""
 
-    def __init__(self) -> None:
+    def __init__(self, stored=()) -> None:
         self.measured: list[dict] = []
+        self.stored = list(stored)
 
     def figures(self, config):
         self.measured.append(dict(config))
@@ -30,15 +33,17 @@ class Layers:
         return {"mean_loss": 0.001 + sum(INT8_LOSS[i] for i in int8), "failures": 0,
                 "speedup": 1.5 * 1.1 ** len(int8)}
 
-    def known(self, config):
-        return self.figures(config) if config in self.measured else None
+    def known(self, config):  # measured already, by the search or a run before (a resumed study)
+        return self.figures(config) if config in self.measured or config in self.stored else None
 
 
-def test_refinement_moves_layer_by_layer_as_far_as_the_bound_allows():
-    measurer, stored = Layers(), []
+@pytest.mark.parametrize("resumed", [False, True])
+def test_refinement_moves_layer_by_layer_as_far_as_the_bound_allows(resumed):
+    # a rerun (resumed study) knows every config's figures and yields the same candidates
+    measurer, stored = Layers(stored=_all_int8_subsets() if resumed else ()), []
     base = {m: BF16 for m in MEMBERS}
-    points = [Candidate(base, "search", measurer.figures(base)),
-              Candidate({m: INT8 for m in MEMBERS}, "search", {"mean_loss": 0.016, "failures": 0, "speedup": 2.2})]
+    everywhere = {m: INT8 for m in MEMBERS}  # over the bound: 0.016
+    points = [Candidate(c, "search", measurer.figures(c)) for c in (base, everywhere)]
     singles = [Sensitivity(GROUP, BF16, {"mean_loss": 0.0, "failures": 0, "speedup": 1.5}, True, ""),
                Sensitivity(GROUP, INT8, {"mean_loss": 0.015, "failures": 0, "speedup": 2.2}, True, "")]
     found = refine(measurer, points, singles, {GROUP: MEMBERS}, bound=0.01, bar=Progress(enabled=False),
@@ -46,11 +51,20 @@ def test_refinement_moves_layer_by_layer_as_far_as_the_bound_allows():
     alone = [p for p in found[:4]]  # each layer's int8 alone on top of the best config
     assert [next(m for m in MEMBERS if p.config[m] == INT8) for p in alone] == MEMBERS
     # then greedily, cheapest first: layers 0, 1, 2 fit (0.001 + 0.007); adding layer 3 would not
-    # (layer 0 with the config is the first config alone: measured once, one candidate)
-    assert [[m for m in MEMBERS if p.config[m] == INT8] for p in found[4:]] == [MEMBERS[:2], MEMBERS[:3], MEMBERS]
-    assert [p.tuning["mean_loss"] <= 0.01 for p in found[4:]] == [True, True, False]
+    # (layer 0 with the config is the first config alone, and all four layers a search point:
+    # measured once, one candidate each)
+    assert [[m for m in MEMBERS if p.config[m] == INT8] for p in found[4:]] == [MEMBERS[:2], MEMBERS[:3]]
     assert found[5].tuning["speedup"] == math.prod([1.5, 1.1, 1.1, 1.1])
-    assert all(p.origin == "refine" for p in found) and len(stored) == len(found) == 7
+    assert found[5].tuning["mean_loss"] == pytest.approx(0.008)
+    assert all(p.origin == "refine" for p in found) and len(found) == 6
+    assert len(stored) == (0 if resumed else 6)
+
+
+def _all_int8_subsets():
+    import itertools
+
+    return [{m: INT8 if m in chosen else BF16 for m in MEMBERS}
+            for k in range(len(MEMBERS) + 1) for chosen in itertools.combinations(MEMBERS, k)]
 
 
 def test_nothing_to_refine_without_groups_or_a_config_within_the_bound():

@@ -26,6 +26,7 @@ from ..config import Setting
 from ..report.result import Candidate
 from .measurer import Measurer
 from .progress import Progress
+from .space import config_key
 from .study import Sensitivity
 
 MOVES = 16  # at most this many moves are tried: at most 2 * MOVES evaluations
@@ -43,17 +44,19 @@ def refine(measurer: Measurer, points: Sequence[Candidate], singles: Sequence[Se
     if not moves:
         return []
     found: list[Candidate] = []
+    seen = {config_key(p.config) for p in points}  # candidates already (the search's own)
     bar.start("refine", total=2 * len(moves))
 
     def measure(config: dict[str, Setting]) -> dict[str, Any]:
         bar.advance("refine")
-        known = measurer.known(config)
-        if known is not None:  # measured before (the search, or a rerun): no second candidate
-            return known
-        figures = measurer.figures(config)
-        store(config, figures)
-        found.append(Candidate(dict(config), "refine", figures))
-        bar.note_feasible(figures, bound)
+        figures = measurer.known(config)  # a rerun has them stored: nothing runs again
+        if figures is None:
+            figures = measurer.figures(config)
+            store(config, figures)
+        if config_key(config) not in seen:
+            seen.add(config_key(config))
+            found.append(Candidate(dict(config), "refine", figures))
+            bar.note_feasible(figures, bound)
         return figures
 
     alone = [(member, setting, measure({**base.config, member: setting})) for member, setting in moves]
