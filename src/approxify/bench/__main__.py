@@ -5,8 +5,7 @@ uniform baselines and random search), the overhead of loop perforation (below), 
 (:mod:`.precision`: tuned vs float64 vs naive float32 on NumPy and numba kernels), function
 substitution (:mod:`.substitute`: tuned surrogates vs the original), and the suite's neural
 networks (:mod:`.models`: tuned models vs the exact ones, single-technique baselines and random
-search). ``--json``
-writes every figure as JSON beside the Markdown.
+search). ``--json`` writes every figure as JSON beside the Markdown.
 Each row times two functions on the same inputs in alternating order (``measure.cost.time_pair``)
 and reports the median of the paired time ratios, so machine noise hits both sides alike.
 """
@@ -141,9 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
         "models": models.run(quick=args.quick, repeats=args.repeats, only=only, log=log) if args.models else None,
     }
-    for key in ("suite", "models"):  # --only named none of this section's programs
-        if figures[key] == []:
-            figures[key] = None
     if args.keep:
         kept = json.loads(Path(args.keep).read_text())
         taken = [key for key in SECTIONS if figures[key] is None and kept.get(key) is not None]

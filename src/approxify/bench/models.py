@@ -178,15 +178,15 @@ def _baselines(model, inputs, quality, bound) -> dict[str, Any]:
 
 
 def run(*, quick: bool = False, repeats: int = 21, only: list[str] | None = None,
-        log=None) -> list[dict[str, Any]]:
-    """Every model of :data:`MODELS` (those of ``only`` when given: none if it names no model)."""
+        log=None) -> list[dict[str, Any]] | None:
+    """Every model of :data:`MODELS` (those of ``only`` when given: None if it names none)."""
     from importlib.util import find_spec
 
     from ..examples import minilm
 
     wanted = [m for m in MODELS if not only or m in only]
     if not wanted:
-        return []
+        return None
     if find_spec("torch") is None or find_spec("sklearn") is None:
         return [{"skipped": "torch or scikit-learn not installed (the torch extra)"}]
     names = [m for m in wanted if m != "minilm" or minilm.available()]

@@ -252,9 +252,10 @@ def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
 
 
-def run(*, quick: bool = False, only: list[str] | None = None, log=None) -> list[dict[str, Any]]:
+def run(*, quick: bool = False, only: list[str] | None = None, log=None) -> list[dict[str, Any]] | None:
+    """Every program of :data:`SUITE` (those of ``only`` when given: None if it names none)."""
     names = [p.name for p in SUITE if not only or p.name in only]
-    return run_each("suite", "program", names, ["--quick"] if quick else [], log)
+    return run_each("suite", "program", names, ["--quick"] if quick else [], log) if names else None
 
 
 def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]:
