@@ -57,7 +57,8 @@ def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = ()
           example_inputs: Sequence[Any] | None = None, calls: Iterable[Any] = ()) -> Any:
     """The variant of ``fn`` for ``config`` as a new function; ``fn`` and its globals are untouched.
 
-    ``example_inputs``: inputs whose traced calls ``Substitute`` surrogates are fitted on;
+    ``example_inputs``: inputs whose traced calls ``Substitute`` surrogates are fitted on (for a
+    model: whose blocks they mimic, and whose activation ranges smoothed int8 divides by);
     ``calls``: the functions named as substitutable when the sites were listed.
     """
     return _target_for(fn, modules, example_inputs, calls).build(config)
@@ -75,8 +76,9 @@ def _target_for(fn: Any, modules: Iterable[str], example_inputs: Any, calls: Ite
     """The target, traced on ``example_inputs`` when given (only what the config needs)."""
     if example_inputs is None:
         return Target(fn, modules=modules, calls=calls)
-    return Target(fn, modules=modules, example_inputs=example_inputs, families=["substitute"],
-                  calls=calls)
+    # a model's layers also record their activation ranges, for smoothed int8
+    families = ["substitute", "precision"] if is_torch_module(fn) else ["substitute"]
+    return Target(fn, modules=modules, example_inputs=example_inputs, families=families, calls=calls)
 
 
 def evaluate(

@@ -123,6 +123,11 @@ class Precision(Setting):
     family: ClassVar[str] = "precision"
 
     dtype: str = "float64"
+    # int8 of a model's Linear only: SmoothQuant's migration strength alpha. Each input channel j
+    # is divided by s_j = max|x_j|^alpha / max|W_j|^(1 - alpha) and the weight's column j
+    # multiplied by it, which moves activation outliers into the weights, where per-channel
+    # scales absorb them (max|x_j| is observed on example inputs)
+    smoothing: float | None = None
 
     def __post_init__(self) -> None:
         if self.dtype not in PRECISION_DTYPES:
@@ -130,13 +135,35 @@ class Precision(Setting):
                 f"Precision(dtype=...) expects one of {', '.join(PRECISION_DTYPES)}, got "
                 f"{self.dtype!r}; e.g. Precision('float32')."
             )
+        if self.smoothing is None:
+            return
+        if isinstance(self.smoothing, bool) or not isinstance(self.smoothing, (int, float)) \
+                or not 0 < self.smoothing < 1:
+            raise InvalidArgument(
+                f"Precision(smoothing=...) expects a number strictly between 0 and 1 (the share of "
+                f"activation range moved into the weights), got {self.smoothing!r}; e.g. "
+                "Precision('int8', smoothing=0.8)."
+            )
+        if self.dtype != "int8":
+            raise InvalidArgument(
+                f"Precision(smoothing=...) applies to int8 only (it evens out what int8 quantizes), "
+                f"not to {self.dtype!r}; use Precision('int8', smoothing={self.smoothing!r}) or drop smoothing."
+            )
 
     @property
     def is_exact(self) -> bool:
         return self.dtype == "float64"
 
     def label(self) -> str:
+        if self.smoothing is not None:
+            return f"int8 smoothed {self.smoothing:g}"
         return "exact" if self.is_exact else self.dtype
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.smoothing is None:  # plain settings keep their short form
+            del data["smoothing"]
+        return data
 
 
 SUBSTITUTE_KINDS = ("exact", "table", "poly", "mlp", "memo", "alternative", "lowrank")

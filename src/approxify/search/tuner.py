@@ -253,18 +253,24 @@ def repaired_weights(target: Target, candidates: Sequence[Candidate]) -> dict[st
 
 
 def saved_fits(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any]:
-    """The fitted surrogates these configs use, as JSON, so a loaded result needs no traces."""
-    from ..config import Substitute
+    """The fitted surrogates and activation ranges these configs use, as JSON, so a loaded
+    result needs no traces."""
+    from ..config import Precision, Substitute
     from ..transforms.substitute.fitting import fit_key
 
     fits: dict[str, Any] = {}
-    cache = target.program.fits  # call-site surrogates, or a model's block surrogates
+    cache = target.program.fits  # call-site surrogates, a model's block surrogates, layer ranges
     for candidate in candidates:
         for site, setting in candidate.config.items():
+            key = None
             if isinstance(setting, Substitute) and setting.kind not in ("exact", "alternative"):
                 key = fit_key(site, setting)
-                if key in cache:
-                    fits[key] = cache[key].to_dict()
+            elif isinstance(setting, Precision) and setting.smoothing is not None:
+                from ..transforms.precision.torch_smoothing import range_key
+
+                key = range_key(site)
+            if key in cache:
+                fits[key] = cache[key].to_dict()
     return fits
 
 

@@ -9,13 +9,16 @@ ran MiniLM 1.4x faster than float32, where ``torch.ao``'s ran it 2.9x faster (ev
 batches of 16 sentences of 64 tokens, one thread, torchao 0.18 on torch 2.13; torchao's was
 closer, mean cosine similarity 0.997 against 0.975), so the older path stays, behind this one
 function. Whether any of it is faster is measured: on CPUs without native
-half-precision arithmetic float16 is slower, and the tuner sees that.
+half-precision arithmetic float16 is slower, and the tuner sees that. Where example inputs ran, a
+``Linear`` is also offered smoothed int8 (:mod:`.torch_smoothing`), which keeps int8's speed at a
+fraction of its error on models with activation outliers.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import Any
 
 from ...config import Precision, Setting
 from ...errors import InvalidConfig
@@ -23,45 +26,69 @@ from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
 from .. import register
 from ..torch_sites import edit_layers, layer_site, replaceable
+from .torch_smoothing import SMOOTHING, activation_range, has_range, observe_ranges, smoothed_int8
 
 
 @register
 class TorchPrecision:
     family = "precision"
     target = "torch"
+    tuning_examples = 8  # tuning batches whose activation ranges smoothed int8 uses
+
+    def observe(self, program: TorchProgram, examples, *, name: str) -> dict[str, Any]:
+        return observe_ranges(program, list(examples))
 
     def discover(self, program: TorchProgram) -> list[Site]:
         nn = require_torch().nn
         sites = []
         for path, module in named_leaves(program.model):
             if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)) and replaceable(program.model, path):
-                dtypes = ("bfloat16", "float16") + (("int8",) if isinstance(module, nn.Linear) else ())
-                sites.append(layer_site(path, module, "precision",
-                                        Knob(Precision(), tuple(Precision(d) for d in dtypes)),
+                choices = [Precision("bfloat16"), Precision("float16")]
+                if isinstance(module, nn.Linear):
+                    choices.append(Precision("int8"))
+                    if has_range(program, f"{path}/precision"):
+                        choices.append(Precision("int8", smoothing=SMOOTHING))
+                sites.append(layer_site(path, module, "precision", Knob(Precision(), tuple(choices)),
                                         model=program.model))
         return sites
 
     def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
         def lower(model, site: str, path: str, setting: Precision) -> None:
-            set_module(model, path, lowered(get_module(model, path), setting.dtype, site))
+            layer = get_module(model, path)
+            if setting.smoothing is None:
+                set_module(model, path, lowered(layer, setting.dtype, site))
+                return
+            check_int8_kernel(layer, site)
+            maxima = activation_range(program, site).maxima
+            set_module(model, path, smoothed_int8(layer, maxima, setting.smoothing, site, int8_linear))
 
         return edit_layers(program, settings, lower)
 
 
-def lowered(layer, dtype: str, site: str):
+def check_int8_kernel(layer, site: str) -> None:
     torch = require_torch()
     if type(layer).__name__ == "SparseLinear":
         raise InvalidConfig(
             f"config[{site!r}]: this layer is pruned by magnitude and stored sparse (CSR), whose "
             "kernels run in float32 only; lower its precision or prune it, not both."
         )
+    if not any(isinstance(m, torch.nn.Linear) for m in layer.modules()):
+        raise InvalidConfig(
+            f"config[{site!r}]: int8 has no kernel for {type(layer).__name__} here (dynamic "
+            "int8 covers Linear layers); use bfloat16 or float16 for this layer."
+        )
+
+
+def lowered(layer, dtype: str, site: str):
+    torch = require_torch()
     if dtype == "int8":
-        if not any(isinstance(m, torch.nn.Linear) for m in layer.modules()):
-            raise InvalidConfig(
-                f"config[{site!r}]: int8 has no kernel for {type(layer).__name__} here (dynamic "
-                "int8 covers Linear layers); use bfloat16 or float16 for this layer."
-            )
+        check_int8_kernel(layer, site)
         return int8_linear(layer)
+    if type(layer).__name__ == "SparseLinear":
+        raise InvalidConfig(
+            f"config[{site!r}]: this layer is pruned by magnitude and stored sparse (CSR), whose "
+            "kernels run in float32 only; lower its precision or prune it, not both."
+        )
     if dtype not in ("bfloat16", "float16"):
         raise InvalidConfig(f"config[{site!r}]: a layer takes bfloat16, float16 or int8, not {dtype}.")
     return _cast_layer_class()(layer.to(getattr(torch, dtype)), getattr(torch, dtype))

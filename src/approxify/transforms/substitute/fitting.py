@@ -38,11 +38,16 @@ class Fitted:
 
 
 def load_fit(data: dict[str, Any]) -> Any:
-    """A saved fit: a call site's surrogate (:class:`Fitted`) or a model block's (``block-mlp``)."""
+    """A saved fit: a call site's surrogate (:class:`Fitted`), a model block's (``block-mlp``) or
+    a layer's activation range for smoothed int8 (``activation-range``)."""
     if data.get("kind") == "block-mlp":
         from .torch_blocks import BlockFit
 
         return BlockFit.from_dict(data)
+    if data.get("kind") == "activation-range":
+        from ..precision.torch_smoothing import ActivationRange
+
+        return ActivationRange.from_dict(data)
     return Fitted.from_dict(data)
 
 
