@@ -26,6 +26,16 @@ def test_a_quick_run_writes_the_suite_as_markdown_and_json(quick):
     assert "| dense layer 32x96 as a loop nest | plain loops | rel_l2 |" in text
     assert "| JPEG encode and decode core of a 256x256 image | NumPy | image_rmse |" in text
     assert "Geometric-mean certified speedup at bound 0.1 over 2 programs" in text
+    assert figures["jobs"] == 2 and 0 < figures["suite_minutes"] < 10
+    assert "The suite's programs and its networks ran at the same time, one core each (`--jobs 2`)" in text
+
+
+def test_jobs_takes_one_or_two_series(capsys):
+    from approxify.bench.__main__ import main as bench_main
+
+    with pytest.raises(SystemExit):
+        bench_main(["--jobs", "3"])
+    assert "--jobs: expects 1 or 2 (the suite's programs and networks are two series), got '3'" in capsys.readouterr().err
 
 
 def test_each_program_has_the_tuner_random_search_baselines_and_curves(quick):
@@ -106,6 +116,8 @@ def test_keep_rerenders_the_skipped_sections_from_an_earlier_run(quick, tmp_path
     assert "## The suite" in text and "## Loop perforation overhead" in text
     assert figures["command"].startswith(f"{earlier['command']} ({earlier['run']} UTC); then python -m approxify.bench")
     assert figures["command"].endswith("keeping the earlier figures of: suite")
+    # the earlier run's wall time covered the programs alone, not a suite with networks
+    assert figures["suite_minutes"] is None and "minutes of wall time" not in text
 
 
 def _network(tuned: float, random_speedup: float, bf16: float) -> dict:
@@ -136,3 +148,15 @@ def test_the_networks_table_has_random_search_and_efficiency_but_judges_the_unif
     # the suite's rule: within 2% is a tie, the timing noise of one run
     assert "beats the baselines that meet the bound: ties (within 2%)" in "\n".join(
         models.markdown([_network(tuned=1.74, random_speedup=1.0, bf16=1.75)]))
+
+
+def test_a_networks_config_shows_a_role_once_or_with_the_blocks_that_take_it():
+    torch = pytest.importorskip("torch")
+    import approxify as ax
+    from approxify.bench.models import _compact
+
+    block = lambda: torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4))  # noqa: E731
+    model = torch.nn.Sequential(torch.nn.ModuleList([block() for _ in range(3)]), torch.nn.Linear(4, 2))
+    config = {f"0.{i}.0/precision": ax.Precision("bfloat16") for i in range(3)}
+    config |= {"0.1.2/precision": ax.Precision("int8"), "1/precision": ax.Precision("int8")}
+    assert _compact(model, config) == "bfloat16: 0.*.0/precision; int8: 0.*.2/precision (blocks 1), 1/precision"

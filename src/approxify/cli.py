@@ -143,6 +143,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     argv += ["--only", args.only] if args.only else []
     argv += ["--out", args.out] if args.out else []
     argv += ["--json", args.json] if args.json else []
+    argv += ["--jobs", args.jobs] if args.jobs else []
     return bench_main(argv)
 
 
@@ -219,6 +220,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="also the other sections of make bench (tens of minutes)")
     p.add_argument("--out", default=None, help="Markdown file to write (default: print)")
     p.add_argument("--json", default=None, help="also write the figures as JSON")
+    p.add_argument("--jobs", default=None, choices=["1", "2"],
+                   help="programs and networks at the same time (2, the default) or one after the other (1)")
     p.set_defaults(run=cmd_bench)
 
     p = commands.add_parser("demo", help="tune the built-in examples and show the results")

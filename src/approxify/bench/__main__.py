@@ -16,8 +16,10 @@ import argparse
 import json
 import statistics
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from .. import Perforate, apply
 from ..examples import dense, mc
@@ -83,6 +85,11 @@ def markdown(figures: dict, *, quick: bool = False) -> str:
         "inputs, in alternating order; *relative time* is the median over the repetitions of "
         "(candidate time / baseline time), with the smallest and largest ratio seen.",
     ]
+    if figures.get("suite_minutes") is not None:
+        together = ("at the same time, one core each (`--jobs 2`)" if figures.get("jobs") == 2
+                    else "one after the other (`--jobs 1`)")
+        lines += ["", f"The suite's programs and its networks ran {together}: "
+                      f"{figures['suite_minutes']:.1f} minutes of wall time for both."]
     if figures.get("suite") is not None:
         lines += ["", *suite.markdown(figures["suite"], quick=quick)]
     if figures.get("overhead") is not None:
@@ -98,6 +105,27 @@ def markdown(figures: dict, *, quick: bool = False) -> str:
         if figures.get(key) is not None:
             lines += ["", *section.markdown(figures[key], quick=quick)]
     return "\n".join(lines) + "\n"
+
+
+def _jobs(text: str) -> int:
+    if text not in ("1", "2"):
+        raise argparse.ArgumentTypeError(f"expects 1 or 2 (the suite's programs and networks are two series), got {text!r}")
+    return int(text)
+
+
+def _suite_and_networks(args: argparse.Namespace, only: list[str] | None, log) -> tuple[Any, Any]:
+    """The suite's programs and its networks, each a series of child processes; with ``--jobs 2``
+    the two series run at the same time, one core each (every figure compared is a ratio timed
+    side by side within one child, so a neighbour slows both sides alike)."""
+    work = {}
+    if args.suite:
+        work["suite"] = lambda: suite.run(quick=args.quick, only=only, log=log)
+    if args.models:
+        work["models"] = lambda: models.run(quick=args.quick, repeats=args.repeats, only=only, log=log)
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # children wait in threads
+        pending = {key: pool.submit(job) for key, job in work.items()}
+        done = {key: future.result() for key, future in pending.items()}
+    return done.get("suite"), done.get("models")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None,
                         help=f"suite programs and networks to run, comma-separated ({', '.join(NAMES)})")
     parser.add_argument("--json", default=None, help="also write every figure as JSON to this file")
+    parser.add_argument("--jobs", type=_jobs, default=2,
+                        help="run the suite's programs and its networks at the same time (2, the "
+                             "default: one core each) or one after the other (1)")
     parser.add_argument("--keep", default=None,
                         help="a JSON file an earlier run wrote: the sections skipped here keep its figures")
     parser.add_argument("--command", default=None, help=argparse.SUPPRESS)  # as the caller typed it
@@ -131,19 +162,26 @@ def main(argv: list[str] | None = None) -> int:
     typed = "python -m approxify.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     command = args.command or ("make bench" if args.out == "BENCHMARKS.md" and not args.keep else typed)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    started = datetime.now(timezone.utc)
+    programs, networks = _suite_and_networks(args, only, log)
+    suite_minutes = (datetime.now(timezone.utc) - started).total_seconds() / 60
     figures = {
-        "command": command, "run": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}", "environment": environment(),
-        "quick": args.quick,
-        "suite": suite.run(quick=args.quick, only=only, log=log) if args.suite else None,
+        "command": command, "run": f"{started:%Y-%m-%d %H:%M}", "environment": environment(),
+        "quick": args.quick, "jobs": args.jobs,
+        "suite_minutes": suite_minutes if args.suite or args.models else None,
+        "suite": programs,
         "overhead": run(args.inputs, args.repeats) if args.overhead else None,
         "precision": precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None,
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
-        "models": models.run(quick=args.quick, repeats=args.repeats, only=only, log=log) if args.models else None,
+        "models": networks,
     }
     if args.keep:
         kept = json.loads(Path(args.keep).read_text())
         taken = [key for key in SECTIONS if figures[key] is None and kept.get(key) is not None]
         figures.update({key: kept[key] for key in taken})
+        timed_together = {"suite", "models"} & set(taken)
+        if timed_together:  # the wall time is of one run: the earlier one's if it ran both
+            figures["suite_minutes"] = kept.get("suite_minutes") if len(timed_together) == 2 else None
         figures["command"] = (f"{kept['command']} ({kept['run']} UTC); then {figures['command']} "
                               f"({figures['run']} UTC), keeping the earlier figures of: {', '.join(taken)}")
     text = markdown(figures, quick=args.quick)

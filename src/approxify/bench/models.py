@@ -107,17 +107,26 @@ def measure(name: str, *, trials: int | None, repeats: int) -> dict[str, Any]:
 
 
 def _compact(model, config) -> str:
-    """``config`` by setting, layers of repeated blocks shown once (``layer.*.output.dense``)."""
+    """``config`` by setting, a layer of repeated blocks shown once for all of them
+    (``layer.*.output.dense``) or with the blocks that take the setting (``(blocks 4, 5)``)."""
     from approxify.transforms.torch_sites import block_role
 
-    by_label: dict[str, list[str]] = {}
+    by_label: dict[str, dict[str, list[str]]] = {}
+    blocks: dict[str, int] = {}  # role -> how many blocks it has
     for site, setting in config.items():
         path, _, family = site.rpartition("/")
-        role = block_role(model, path) or path
-        shown = f"{role}/{family}"
-        if shown not in by_label.setdefault(setting.label(), []):
-            by_label[setting.label()].append(shown)
-    return "; ".join(f"{label}: {', '.join(sites)}" for label, sites in by_label.items())
+        role = block_role(model, path)
+        shown = f"{role or path}/{family}"
+        indices = by_label.setdefault(setting.label(), {}).setdefault(shown, [])
+        if role is not None:
+            star = role.split(".").index("*")
+            indices.append(path.split(".")[star])
+            blocks[shown] = len(model.get_submodule(".".join(role.split(".")[:star])))
+    return "; ".join(
+        f"{label}: " + ", ".join(shown if len(indices) == blocks.get(shown, len(indices))
+                                 else f"{shown} (blocks {', '.join(indices)})"
+                                 for shown, indices in sites.items())
+        for label, sites in by_label.items())
 
 
 def _losses(exact, program, inputs, quality):
