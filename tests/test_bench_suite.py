@@ -160,3 +160,23 @@ def test_a_networks_config_shows_a_role_once_or_with_the_blocks_that_take_it():
     config = {f"0.{i}.0/precision": ax.Precision("bfloat16") for i in range(3)}
     config |= {"0.1.2/precision": ax.Precision("int8"), "1/precision": ax.Precision("int8")}
     assert _compact(model, config) == "bfloat16: 0.*.0/precision; int8: 0.*.2/precision (blocks 1), 1/precision"
+
+
+def test_the_baseline_summary_counts_wins_ties_and_losses_plainly():
+    def program(name: str, tuned: float, settings: dict, baselines: list, exhaustive: dict | None = None) -> dict:
+        outcome = {"speedup": tuned, "certified": True, "settings": settings}
+        return {"program": name, "rows": [{"bound": 0.1, "tuned": outcome, "exhaustive": exhaustive,
+                                           "baselines": baselines}]}
+
+    floats = {"title": "everything float32", "speedup": 1.5, "certified": True, "settings": {"x": "float32"}}
+    loops = {"title": "every loop perforated 50%", "speedup": 3.0, "certified": False, "settings": {"l": "modulo 50%"}}
+    results = [program("a", 2.0, {"x": "float32", "l": "modulo 25%"}, [floats, loops]),
+               program("b", 1.4, {"x": "float32"}, [floats], exhaustive={"settings": {"x": "float32"}}),
+               program("c", 1.2, {"l": "modulo 25%"}, [loops]),
+               program("d", 1.2, {"x": "float16"}, [floats])]
+    assert suite.baseline_summary(results, 0.1) == (
+        "Against the uniform baselines at bound 0.1, approxify beats those that meet it on 1 (a); "
+        "none meets it on 1 (c); ties on 1 (b) (exhaustive search finds nothing faster on b); "
+        "is beaten on 1 (d) (target: beats each that meets the bound: NOT met as written).")
+    assert suite.baseline_summary(results[:1], 0.1).endswith("(target: beats each that meets the bound: met).")
+    assert suite.baseline_summary(results, 0.05) == ""

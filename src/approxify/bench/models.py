@@ -112,7 +112,7 @@ def _compact(model, config) -> str:
     from approxify.transforms.torch_sites import block_role
 
     by_label: dict[str, dict[str, list[str]]] = {}
-    blocks: dict[str, int] = {}  # role -> how many blocks it has
+    blocks: dict[str, int] = {}  # a role shown -> how many blocks its ModuleList has
     for site, setting in config.items():
         path, _, family = site.rpartition("/")
         role = block_role(model, path)

@@ -327,7 +327,38 @@ def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]
                        f" (target >= {GEOMEAN_TARGET:g}x: {'met' if mean >= GEOMEAN_TARGET else 'NOT met'})")
             lines += ["", f"Geometric-mean certified speedup at bound {bound:g} over {len(speedups)} "
                       f"programs: **{mean:.2f}x**{verdict}."]
-    return lines
+    return lines + [line for bound in bounds for line in ("", baseline_summary(results, bound)) if line]
+
+
+def baseline_summary(results: list[dict[str, Any]], bound: float) -> str:
+    """One sentence on the uniform baselines at ``bound``: where approxify beats them, ties with
+    them, loses, or where none meets the bound."""
+    kinds: dict[str, list[str]] = {"yes": [], "none": [], "ties": [], "NO": []}
+    optimal = []  # ties whose config exhaustive search also found the fastest
+    for r in results:
+        for row in r["rows"]:
+            if row["bound"] != bound:
+                continue
+            verdict = _verdict(row["tuned"], [b for b in row["baselines"] if b["certified"]])
+            kind = "none" if verdict.startswith("yes (none") else verdict.split(" ")[0]
+            kinds[kind].append(r["program"])
+            exhaustive = row.get("exhaustive")
+            if kind == "ties" and exhaustive and exhaustive.get("settings") == row["tuned"].get("settings"):
+                optimal.append(r["program"])
+    if not any(kinds.values()):
+        return ""
+    parts = [f"beats those that meet it on {_names(kinds['yes'])}",
+             f"none meets it on {_names(kinds['none'])}",
+             f"ties on {_names(kinds['ties'])}"
+             + (f" (exhaustive search finds nothing faster on {', '.join(optimal)})" if optimal else ""),
+             f"is beaten on {_names(kinds['NO'])}"]
+    met = "met" if not kinds["ties"] and not kinds["NO"] else "NOT met as written"
+    return (f"Against the uniform baselines at bound {bound:g}, approxify {'; '.join(parts)} "
+            f"(target: beats each that meets the bound: {met}).")
+
+
+def _names(programs: list[str]) -> str:
+    return f"{len(programs)} ({', '.join(programs)})" if programs else "none"
 
 
 def _verdict(tuned: dict[str, Any], meeting: list[dict[str, Any]]) -> str:

@@ -256,6 +256,7 @@ def saved_fits(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any
     """The fitted surrogates and activation ranges these configs use, as JSON, so a loaded
     result needs no traces."""
     from ..config import Precision, Substitute
+    from ..transforms.precision.torch_smoothing import range_key
     from ..transforms.substitute.fitting import fit_key
 
     fits: dict[str, Any] = {}
@@ -266,8 +267,6 @@ def saved_fits(target: Target, candidates: Sequence[Candidate]) -> dict[str, Any
             if isinstance(setting, Substitute) and setting.kind not in ("exact", "alternative"):
                 key = fit_key(site, setting)
             elif isinstance(setting, Precision) and setting.smoothing is not None:
-                from ..transforms.precision.torch_smoothing import range_key
-
                 key = range_key(site)
             if key in cache:
                 fits[key] = cache[key].to_dict()

@@ -65,13 +65,17 @@ class TorchPrecision:
         return edit_layers(program, settings, lower)
 
 
-def check_int8_kernel(layer, site: str) -> None:
-    torch = require_torch()
+def check_dense(layer, site: str) -> None:
     if type(layer).__name__ == "SparseLinear":
         raise InvalidConfig(
             f"config[{site!r}]: this layer is pruned by magnitude and stored sparse (CSR), whose "
             "kernels run in float32 only; lower its precision or prune it, not both."
         )
+
+
+def check_int8_kernel(layer, site: str) -> None:
+    torch = require_torch()
+    check_dense(layer, site)
     if not any(isinstance(m, torch.nn.Linear) for m in layer.modules()):
         raise InvalidConfig(
             f"config[{site!r}]: int8 has no kernel for {type(layer).__name__} here (dynamic "
@@ -84,11 +88,7 @@ def lowered(layer, dtype: str, site: str):
     if dtype == "int8":
         check_int8_kernel(layer, site)
         return int8_linear(layer)
-    if type(layer).__name__ == "SparseLinear":
-        raise InvalidConfig(
-            f"config[{site!r}]: this layer is pruned by magnitude and stored sparse (CSR), whose "
-            "kernels run in float32 only; lower its precision or prune it, not both."
-        )
+    check_dense(layer, site)
     if dtype not in ("bfloat16", "float16"):
         raise InvalidConfig(f"config[{site!r}]: a layer takes bfloat16, float16 or int8, not {dtype}.")
     return _cast_layer_class()(layer.to(getattr(torch, dtype)), getattr(torch, dtype))
