@@ -385,19 +385,23 @@ def test_blocks_of_a_module_list_are_dropped_like_loop_iterations():
         ax.apply(model, {"encoder.layers": ax.Perforate(0.5, "neurons")})
 
 
-def test_dropping_blocks_and_changing_a_layer_inside_them_is_refused_not_misplaced():
-    """(In tuning, such a config is measured as failing, like any that cannot be built.)"""
+def test_kept_blocks_keep_their_names_so_settings_inside_reach_the_same_block():
     model = Encoder().eval()
-    # dropping renumbers the kept blocks: layers.3 would be gone, layers.1 another block
-    with pytest.raises(InvalidConfig, match=(
-            r"config\['encoder.layers.3.linear1/precision'\] changes a layer inside encoder.layers, "
-            r"whose blocks config\['encoder.layers/perforate'\] drops \(modulo 50%\), renumbering the "
-            r"rest; drop blocks or change the layers inside them, not both")):
-        ax.apply(model, {"encoder.layers": ax.Perforate(0.5), "encoder.layers.3.linear1": ax.Precision("int8")})
-    # outside the blocks, or with the blocks kept, both apply
-    variant = ax.apply(model, {"encoder.layers": ax.Perforate(0.5), "head": ax.Precision("int8")})
-    assert len(variant.encoder.layers) == 2
-    assert ax.apply(model, {"encoder.layers": ax.Perforate(0.0), "encoder.layers.3.linear1": ax.Precision("int8")})
+    config = {"encoder.layers": ax.Perforate(0.5), "encoder.layers.3.linear1": ax.Precision("int8"),
+              "encoder.layers.1.linear1": ax.Precision("int8")}  # modulo 50% keeps blocks 0 and 3
+    variant = ax.apply(model, config)
+    layers = variant.encoder.layers
+    assert list(dict(layers.named_children())) == ["0", "3"] and len(layers) == 2
+    assert layers[1] is variant.encoder.layers.get_submodule("3") and layers[-1] is layers[1]
+    assert isinstance(layers[1].linear1, torch.ao.nn.quantized.dynamic.Linear)  # block 3, as named
+    assert type(layers[0].linear1) is nn.Linear  # block 1's setting went with block 1
+    assert {k.split(".")[2] for k in variant.state_dict() if k.startswith("encoder.layers.")} == {"0", "3"}
+    # the same as quantizing block 3's layer, then keeping blocks 0 and 3 by hand
+    by_hand = ax.apply(model, {"encoder.layers.3.linear1": ax.Precision("int8")})
+    by_hand.encoder.layers = nn.ModuleList([by_hand.encoder.layers[0], by_hand.encoder.layers[3]])
+    x = torch.randn(2, 5, 8)
+    assert torch.equal(run(variant, x), run(by_hand, x))
+    assert len(model.encoder.layers) == 4 and type(model.encoder.layers[3].linear1) is nn.Linear
 
 
 def test_layers_inside_attention_are_not_replaced():

@@ -147,7 +147,6 @@ class Target:
     def check(self, config: Any) -> dict[str, Setting]:
         """A validated config: known site ids, and settings of the site's family."""
         checked: dict[str, Setting] = {}
-        dropping: dict[str, str] = {}  # path of a ModuleList whose blocks are dropped -> its site
         for site_id, setting in check_config(config).items():
             if site_id not in self.site_index and f"{site_id}/{setting.family}" in self.site_index:
                 site_id = f"{site_id}/{setting.family}"  # a model's layer named by its path alone
@@ -171,9 +170,6 @@ class Target:
                     f"site is a {site.family} site; give it a {site.family} setting such as "
                     f"{example!r}."
                 )
-            if "blocks" in site.facts and not setting.is_exact:
-                dropping[site.where] = site_id
-        _check_dropped_blocks(checked, dropping)
         return checked
 
     def _resolve(self, site_id: str) -> Site | None:
@@ -236,18 +232,3 @@ class Target:
     def use_repaired(self, weights: dict[str, Any]) -> None:
         """Rebuild variants with saved repaired weights (a loaded result), never training."""
         self.repaired = dict(weights)
-
-
-def _check_dropped_blocks(config: dict[str, Setting], dropping: dict[str, str]) -> None:
-    """Dropping blocks of a ModuleList renumbers the rest, so a setting on a layer inside its
-    blocks could reach the wrong block: such configs are refused (measured as failures in
-    tuning)."""
-    for site_id, setting in config.items():
-        path = site_id.rpartition("/")[0]
-        for blocks, dropped in dropping.items():
-            if not setting.is_exact and path.startswith(blocks + "."):
-                raise InvalidConfig(
-                    f"config[{site_id!r}] changes a layer inside {blocks}, whose blocks "
-                    f"config[{dropped!r}] drops ({config[dropped].label()}), renumbering the rest; "
-                    "drop blocks or change the layers inside them, not both."
-                )

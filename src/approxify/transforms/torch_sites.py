@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,6 +41,47 @@ def block_role(model: Any, path: str) -> str | None:
     return None
 
 
+@functools.cache
+def kept_blocks_class() -> type:
+    nn = require_torch().nn
+
+    class KeptBlocks(nn.ModuleList):
+        """The blocks a perforation kept, under their original indices (``layers.3`` stays
+        ``layers.3``), so a config's settings and saved weights name the same block after the
+        drop; iteration, ``len`` and indexing go by position, as over any ModuleList."""
+
+        def __getitem__(self, idx):
+            blocks = list(self._modules.values())
+            return nn.ModuleList(blocks[idx]) if isinstance(idx, slice) else blocks[idx]
+
+        def __setitem__(self, idx, module) -> None:
+            setattr(self, list(self._modules)[idx], module)
+
+    return KeptBlocks
+
+
+def kept_blocks(blocks: Any, kept: list[int]) -> Any:
+    """``blocks`` (a ModuleList) reduced to the positions ``kept``, each under its own name."""
+    names = list(blocks._modules)
+    out = kept_blocks_class()()
+    for i in kept:
+        out.add_module(names[i], blocks[i])
+    return out
+
+
+def in_dropped_block(model: Any, path: str) -> bool:
+    """Whether the layer at ``path`` (named in the original model) lies in a dropped block."""
+    parts = path.split(".")
+    module = model
+    for part in parts:
+        if isinstance(module, kept_blocks_class()) and part not in module._modules:
+            return True
+        module = getattr(module, part, None)
+        if module is None:
+            return False
+    return False
+
+
 def repeated_blocks(module: Any) -> bool:
     """A ModuleList of two or more blocks of one type: a loop over layers."""
     nn = require_torch().nn
@@ -63,7 +105,9 @@ def edit_layers(program: Any, settings: Mapping[str, Setting],
 
     model = program.edited()
     for site, setting in settings.items():
-        if not setting.is_exact:
+        # a layer of a dropped block is gone, and its setting with it, as a perforated loop's
+        # skipped iterations take their approximations along
+        if not setting.is_exact and not in_dropped_block(model, path_of(site)):
             change(model, site, path_of(site), setting)
             unfuse_ancestors(model, path_of(site))
     return program.with_variant(model)

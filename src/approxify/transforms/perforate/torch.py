@@ -20,7 +20,9 @@ A ``nn.ModuleList`` of blocks of one type (transformer layers, residual blocks) 
 layers, and is perforated like a loop: ``Perforate(rate, "modulo" | "truncate" | "random")``
 drops that share of its blocks (evenly spaced, the last ones, or a seeded random choice). It
 keeps its meaning only for blocks that map their input to an output of the same shape, as
-residual blocks do; for others the variant fails, and the failure is measured.
+residual blocks do; for others the variant fails, and the failure is measured. The kept blocks
+keep their names (:func:`..torch_sites.kept_blocks`): settings on layers inside them reach the
+same block as in the original model, and settings inside a dropped block go with it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from ...targets.torch import (
 )
 from .. import register
 from ..torch_graph import chain_step, traced_consumer
-from ..torch_sites import edit_layers, layer_site, repeated_blocks
+from ..torch_sites import edit_layers, in_dropped_block, kept_blocks, layer_site, repeated_blocks
 from .sparse import SPARSE_FROM, sparse_linear
 
 NEURON_RATES = (0.25, 0.5, 0.75)
@@ -81,7 +83,7 @@ class TorchPruning:
         nn = require_torch().nn
         for site, setting in settings.items():
             path = site.rpartition("/")[0]
-            layer = get_module(model, path) if not setting.is_exact else None
+            layer = None if setting.is_exact or in_dropped_block(model, path) else get_module(model, path)
             if type(layer) is nn.Linear and setting.rate >= SPARSE_FROM and (
                     setting.policy == "magnitude" or _zeroed_by_magnitude(model, path, setting)):
                 set_module(model, path, sparse_linear(layer))
@@ -122,12 +124,11 @@ LAYER_RATES = (0.25, 0.5)
 
 
 def drop_blocks(blocks: Any, setting: Perforate) -> Any:
-    """A new ModuleList without the dropped share of ``blocks``."""
+    """A new ModuleList without the dropped share of ``blocks``, the kept ones under their names."""
     import random
 
     import numpy as np
 
-    nn = require_torch().nn
     count = len(blocks)
     keep = max(1, count - int(round(setting.rate * count)))
     if setting.policy == "truncate":
@@ -136,7 +137,7 @@ def drop_blocks(blocks: Any, setting: Perforate) -> Any:
         kept = sorted(random.Random(setting.seed).sample(range(count), keep))
     else:  # evenly spaced, first and last block kept
         kept = sorted({int(i) for i in np.round(np.linspace(0, count - 1, keep))})
-    return nn.ModuleList([blocks[i] for i in kept])
+    return kept_blocks(blocks, kept)
 
 
 def _outputs(layer: Any) -> int:
