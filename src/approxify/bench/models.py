@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from .child import run_each
-from .suite import EFFICIENCY_SHARE, against_baselines, efficiency_curve, reached
+from .suite import EFFICIENCY_SHARE, REPEATS, against_baselines, efficiency_curve, reached
 
 MODELS = ("digits-mlp", "digits-cnn", "minilm")
 # search trials: the digits models are measured in milliseconds, so they get more; MiniLM's
 # trials cost seconds each
-TRIALS = {"digits-mlp": 80, "digits-cnn": 80, "minilm": 40}
+TRIALS = {"digits-mlp": 80, "digits-cnn": 80, "minilm": 30}
 REPAIR_STEPS = 1000
 PRUNE_AMOUNTS = (0.9, 0.8, 0.7, 0.5, 0.3)
 
@@ -199,7 +199,8 @@ def run(*, quick: bool = False, repeats: int = 21, only: list[str] | None = None
     if find_spec("torch") is None or find_spec("sklearn") is None:
         return [{"skipped": "torch or scikit-learn not installed (the torch extra)"}]
     names = [m for m in wanted if m != "minilm" or minilm.available()]
-    args = ["--trials", "10", "--repeats", str(min(repeats, 7))] if quick else ["--repeats", str(repeats)]
+    # timed like the suite's programs (at most REPEATS paired ratios): the suite runs in 30 minutes
+    args = ["--trials", "10", "--repeats", str(min(repeats, 7))] if quick else ["--repeats", str(min(repeats, REPEATS))]
     found = run_each("models", "model", names, args, log)
     if "minilm" in wanted and "minilm" not in names:
         found.append({"skipped": f"MiniLM: {minilm.INSTALL_HINT}"})
