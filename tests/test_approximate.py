@@ -190,3 +190,34 @@ def test_exhaustive_search_measures_every_config_of_the_space_once(inputs):
     assert r.sensitivity == [] and 2 <= space < 100
     assert len(searched) == space - 1  # every config but the exact one, each once
     assert len({p.describe() for p in searched}) == len(searched)
+
+
+def test_near_ties_are_timed_again_with_more_repetitions_before_the_best_is_chosen():
+    from types import SimpleNamespace
+
+    from approxify.report.result import Candidate
+    from approxify.search.tuner import RUNOFF_REPEATS, runoff
+
+    def candidate(name: str, speedup: float) -> Candidate:
+        figures = {"speedup": speedup, "mean_loss": 0.01}
+        return Candidate({name: ax.Precision("float32")}, "search", figures, heldout=dict(figures))
+
+    timed = {}
+    again = {"a": 1.90, "b": 2.05}  # b was measured slower, but is faster when timed again
+
+    def retime(config, *, repeats):
+        (name,) = config
+        timed[name] = repeats
+        return again[name], SimpleNamespace(to_dict=lambda: {"repeats": repeats})
+
+    checker = SimpleNamespace(cost="time", repeats=5, retime=retime)
+    configs = [candidate("a", 2.0), candidate("b", 1.85), candidate("c", 1.5)]  # c: 25% behind
+    runoff(configs, checker)
+    assert timed == {"a": 5 * RUNOFF_REPEATS, "b": 5 * RUNOFF_REPEATS}
+    assert [c.speedup for c in configs] == [1.90, 2.05, 1.5]
+    assert configs[1].heldout["runoff"] and "runoff" not in configs[2].heldout
+    assert configs[1].heldout["timing"] == {"repeats": 15} and configs[1].heldout["mean_loss"] == 0.01
+    proxy = SimpleNamespace(cost=lambda fn, inputs: 1.0, repeats=5, retime=retime)
+    timed.clear()
+    runoff([candidate("a", 2.0), candidate("b", 1.99)], proxy)  # a proxy cost gives the same figure
+    assert timed == {}

@@ -82,12 +82,18 @@ class Measurer:
         losses = np.full(self.reference.units(self.indices), self.reference.quality.cap)
         return Evaluation(losses, failures, 0.0, None, dict(config))
 
-    def _speedup(self, variant: Callable[..., Any]):
+    def retime(self, config: Mapping[str, Setting], *, repeats: int):
+        """``config``'s speedup and timing again, with ``repeats`` paired repetitions (measured
+        cost only; a proxy cost gives the same figure every time)."""
+        variant = self.target.build(self.expand(config))
+        return self._speedup(variant, repeats=repeats)
+
+    def _speedup(self, variant: Callable[..., Any], *, repeats: int | None = None):
         exact = self.reference.fn
         limit = sum(self.reference.timeout(i) or 0.0 for i in self.timing_indices) or None
         if callable(self.cost):
             inputs = [self.reference.inputs[i] for i in self.timing_indices]
             return proxy_speedup(self.cost, exact, variant, inputs, timeout=limit), None
         timing = time_pair(exact, variant, self.reference.inputs, self.timing_indices,
-                           repeats=self.repeats, timeout=limit)
+                           repeats=repeats or self.repeats, timeout=limit)
         return timing.speedup, timing
