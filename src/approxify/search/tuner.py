@@ -377,7 +377,7 @@ def runoff(certified: list[Candidate], checker: Measurer) -> None:
     """Time the certified configs within :data:`RUNOFF_SHARE` of the fastest again, side by
     side, with :data:`RUNOFF_REPEATS` times the repetitions; their held-out speedups become
     these figures (``heldout["runoff"]``), which the choice of the best then reads."""
-    if callable(checker.cost) or len(certified) < 2:
+    if callable(checker.cost) or not certified:
         return
     fastest = max(c.speedup for c in certified)
     close = [c for c in certified if c.speedup >= fastest * (1 - RUNOFF_SHARE)]
