@@ -89,7 +89,7 @@ def markdown(figures: dict, *, quick: bool = False) -> str:
         together = ("at the same time, one core each (`--jobs 2`)" if figures.get("jobs") == 2
                     else "one after the other (`--jobs 1`)")
         lines += ["", f"The suite's programs and its networks ran {together}: "
-                      f"{figures['suite_minutes']:.1f} minutes of wall time for both."]
+                      f"{figures['suite_minutes']:.1f} minutes of wall time in all."]
     if figures.get("suite") is not None:
         lines += ["", *suite.markdown(figures["suite"], quick=quick)]
     if figures.get("overhead") is not None:
