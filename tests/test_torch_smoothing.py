@@ -98,7 +98,6 @@ def test_smoothed_int8_needs_example_inputs_and_the_observed_input_width():
 def test_a_smoothed_layer_is_rebuilt_from_saved_ranges_without_inputs():
     from approxify._target import Target
     from approxify.search.tuner import saved_fits
-    from approxify.transforms.substitute.fitting import load_fit
 
     config = {"0/precision": SMOOTH}
     observed = Target(model(), example_inputs=batches(), families=["precision"])
@@ -106,8 +105,7 @@ def test_a_smoothed_layer_is_rebuilt_from_saved_ranges_without_inputs():
     fits = json.loads(json.dumps(saved_fits(observed, [SimpleNamespace(config=config, is_exact=False)])))
     assert list(fits) == ["0/precision|activation-range"]
     fresh = Target(model())  # what a loaded result starts from: no example inputs
-    fresh.program.fits.update({key: load_fit(value) for key, value in fits.items()})
-    fresh.discover()
+    fresh.use_fits(fits)
     assert SMOOTH in fresh.site_index["0/precision"].knob.choices
     x = batches(6)[5]
     assert torch.equal(run(fresh.build(config), x), run(variant, x))

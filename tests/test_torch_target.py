@@ -402,6 +402,9 @@ def test_kept_blocks_keep_their_names_so_settings_inside_reach_the_same_block():
     x = torch.randn(2, 5, 8)
     assert torch.equal(run(variant, x), run(by_hand, x))
     assert len(model.encoder.layers) == 4 and type(model.encoder.layers[3].linear1) is nn.Linear
+    replacement = copy.deepcopy(layers[0])
+    layers[1] = replacement  # assigning by position replaces the block under its name
+    assert list(dict(layers.named_children())) == ["0", "3"] and layers.get_submodule("3") is replacement
 
 
 def test_layers_inside_attention_are_not_replaced():

@@ -229,6 +229,14 @@ class Target:
         self.repaired = {} if self.repaired is None else self.repaired
         self._repair_pairs, self._repair_steps = list(pairs), steps
 
+    def use_fits(self, saved: Mapping[str, Any]) -> None:
+        """Put back fits a result saved as JSON (surrogates, activation ranges), so their sites
+        exist again and variants are rebuilt without traces or example inputs."""
+        from .transforms.substitute.fitting import load_fit
+
+        self.program.fits.update({key: load_fit(data) for key, data in saved.items()})
+        self.discover()
+
     def use_repaired(self, weights: dict[str, Any]) -> None:
         """Rebuild variants with saved repaired weights (a loaded result), never training."""
         self.repaired = dict(weights)

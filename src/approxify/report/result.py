@@ -106,14 +106,11 @@ class Result:
     def _lifted(self):
         from .._target import Target
 
-        from ..transforms.substitute.fitting import load_fit
-
         obj = self._target_obj if self._target_obj is not None else _import(self.reference)
         self._target_obj = obj
         target = Target(obj, modules=self._modules, calls=self._calls)
         if self.fits:
-            target.program.fits.update({k: load_fit(v) for k, v in self.fits.items()})
-            target.discover()  # a model's block surrogates are sites again through their fits
+            target.use_fits(self.fits)
         if self.weights:
             target.use_repaired(self.weights)
         return target
