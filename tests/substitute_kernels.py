@@ -74,6 +74,25 @@ def scalar_loop(x):
     return np.array(out)
 
 
+def in_disc(x, y):
+    """A yes/no test (two answers, 0.0 and 1.0): whether (x, y) lies in a disc (recheck)."""
+    return ((x * x + y * y) < 0.5).astype(np.float64)
+
+
+def uses_disc(x, y):
+    return in_disc(x, y) * 1.0
+
+
+def above(v):
+    """A yes/no test on one Python float."""
+    return 1.0 if v > 0.3 else 0.0
+
+
+def above_loop(x):
+    """``above`` called once per value: the scalar path of a rechecked surrogate."""
+    return np.array([above(v) for v in x.tolist()])
+
+
 # -- calls that cannot be substituted ---------------------------------------------------------------
 
 

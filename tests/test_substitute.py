@@ -6,6 +6,7 @@ objects stay as they were (design.md §5.1, §5.2, §5.6, §6.5)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import json
 
@@ -17,7 +18,7 @@ from approxify._target import Target
 from approxify.config import setting_from_dict
 from approxify.errors import InvalidArgument, InvalidArgumentType, InvalidConfig, TargetFailed, UnknownSite
 from approxify.transforms.substitute import python as substitute_python
-from approxify.transforms.substitute import surrogates, trace
+from approxify.transforms.substitute import fitting, surrogates, trace
 from approxify.transforms.substitute.runtime import guard_counts
 
 import substitute_kernels as K
@@ -439,6 +440,66 @@ def test_another_target_with_the_same_traces_reuses_the_fit_and_other_traces_do_
     assert fitted == ["mlp", "mlp"]  # other traces, another fit
 
 
+# --- 6b. recheck: a yes/no test's unsure answers go to the exact function -----------------------
+
+DISC = [(RNG.uniform(-1, 1, 200), RNG.uniform(-1, 1, 200)) for _ in range(20)]
+RECHECKED = ax.Substitute("mlp", hidden=(8,), recheck=0.2)
+
+
+def test_a_yes_no_test_is_offered_rechecked_surrogates_and_other_calls_are_not():
+    disc = substitute_sites(K.uses_disc, DISC)[site(K.uses_disc, "in_disc")]
+    assert disc.facts["levels"] == [0.0, 1.0]
+    assert labels(disc) == ["mlp 8", "mlp 32"] + [f"mlp {h} recheck {r:g}" for h in (8, 32)
+                                                  for r in substitute_python.RECHECK] + ["memo 256"]
+    combo = substitute_sites(K.uses_combo, pairs(20))[site(K.uses_combo, "combo")]
+    assert "levels" not in combo.facts and not any("recheck" in label for label in labels(combo))
+
+
+def test_recheck_rounds_sure_answers_and_runs_the_exact_test_on_unsure_ones():
+    s = site(K.uses_disc, "in_disc")
+    plain = ax.apply(K.uses_disc, {s: ax.Substitute("mlp", hidden=(8,))}, example_inputs=DISC)
+    rechecked = ax.apply(K.uses_disc, {s: RECHECKED}, example_inputs=DISC)  # the same fitted mlp
+    x, y = np.meshgrid(np.linspace(-0.9, 0.9, 61), np.linspace(-0.9, 0.9, 61))
+    x, y = x.ravel(), y.ravel()
+    score, exact, got = plain(x, y), K.uses_disc(x, y), rechecked(x, y)
+    unsure = np.abs(score - 0.5) < 0.2
+    assert 0 < unsure.sum() < len(x)
+    assert np.array_equal(got[unsure], exact[unsure])
+    assert np.array_equal(got[~unsure], (score[~unsure] > 0.5).astype(float))
+    assert guard_counts(rechecked)[s] == {"values": len(x), "fallbacks": int(unsure.sum())}
+    assert np.mean(got != exact) <= np.mean((score > 0.5) != exact)
+
+
+def test_recheck_on_python_floats_takes_the_same_decision():
+    s = site(K.above_loop, "above")
+    examples = [(np.linspace(0.0, 1.0, 400),)]
+    setting = ax.Substitute("poly", degree=4)
+    plain = ax.apply(K.above_loop, {s: setting}, example_inputs=examples)
+    rechecked = ax.apply(K.above_loop, {s: dataclasses.replace(setting, recheck=0.3)}, example_inputs=examples)
+    values = np.linspace(0.0, 1.0, 101)
+    score, exact, got = plain(values), K.above_loop(values), rechecked(values)
+    unsure = np.abs(score - 0.5) < 0.3
+    assert 0 < unsure.sum() < len(values)
+    assert np.array_equal(got[unsure], exact[unsure])
+    assert np.array_equal(got[~unsure], (score[~unsure] > 0.5).astype(float))
+    assert guard_counts(rechecked)[s] == {"values": len(values), "fallbacks": int(unsure.sum())}
+
+
+def test_recheck_on_a_call_that_is_not_a_yes_no_test_is_refused():
+    s = site(K.uses_combo, "combo")
+    with pytest.raises(InvalidConfig, match=r"recheck is for a yes/no test.*combo.*drop recheck"):
+        ax.apply(K.uses_combo, {s: RECHECKED}, example_inputs=pairs(20))
+
+
+def test_a_rechecked_result_saves_the_two_answers_with_its_fit():
+    s = site(K.uses_disc, "in_disc")
+    target = Target(K.uses_disc, example_inputs=DISC, families=["substitute"])
+    target.build({s: RECHECKED})
+    fitted = next(f for key, f in target.program.fits.items() if key.startswith(s))
+    assert fitted.levels == (0.0, 1.0)
+    assert fitting.Fitted.from_dict(json.loads(json.dumps(fitted.to_dict()))).levels == (0.0, 1.0)
+
+
 # --- 7. save and load -----------------------------------------------------------------------------
 
 
@@ -482,6 +543,7 @@ EXPORT_CASES = [
     (K.uses_combo, "combo", ax.Substitute("memo", cells=256), pairs(2, diagonal=True), pairs(1)[0]),
     (K.uses_polar, "polar", ax.Substitute("poly", degree=12), UNIT, (OUTSIDE,)),
     (K.uses_norm, "norm", ax.Substitute("alternative", name="fast_norm"), UNIT, (GRID,)),
+    (K.uses_disc, "in_disc", RECHECKED, DISC, DISC[0]),
 ]
 
 
@@ -554,6 +616,9 @@ def test_a_surrogate_inside_numba_code_is_refused():
         (dict(kind="poly", margin=2), InvalidArgument, r"margin=.*\[0, 1\], got 2"),
         (dict(kind="poly", margin=-0.1), InvalidArgument, r"margin="),
         (dict(kind="poly", guard="yes"), InvalidArgumentType, r"guard="),
+        (dict(kind="mlp", recheck=0.6), InvalidArgument, r"recheck=.*\(0, 0.5\], got 0.6.*recheck=None"),
+        (dict(kind="mlp", recheck=0), InvalidArgument, r"recheck=.*got 0"),
+        (dict(kind="alternative", name="f", recheck=0.2), InvalidArgument, r"recheck=.*not to 'alternative'"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, error, message):
@@ -563,8 +628,11 @@ def test_bad_settings_are_refused(kwargs, error, message):
 
 def test_settings_round_trip_through_json():
     for setting in [ax.Substitute("mlp", hidden=(8, 4)), ax.Substitute("poly", degree=3, margin=0.25),
-                    ax.Substitute("memo", cells=16, guard=False), ax.Substitute("alternative", name="fast_norm")]:
+                    ax.Substitute("memo", cells=16, guard=False), ax.Substitute("alternative", name="fast_norm"),
+                    RECHECKED]:
         assert setting_from_dict(json.loads(json.dumps(setting.to_dict()))) == setting
+    assert "recheck" not in ax.Substitute("poly", degree=3).to_dict()  # the form saved before recheck
+    assert RECHECKED.label() == "mlp 8 recheck 0.2"
 
 
 def test_a_config_naming_an_unknown_call_site_is_refused():

@@ -179,7 +179,11 @@ class Substitute(Setting):
     ``"alternative"`` (the user's cheaper implementation ``name``, see ``ax.alternatives``); for a
     model's ``Linear`` layer, ``"lowrank"`` (two thinner layers from a truncated SVD of ``rank``).
     ``guard=True`` checks that the arguments lie in the traced range (widened by ``margin``, a
-    share of its width) and calls the exact function otherwise.
+    share of its width) and calls the exact function otherwise. ``recheck`` is for a yes/no test,
+    a call whose traced results take two values: the surrogate's answer is rounded to the nearer
+    of them, and where it lies within ``recheck`` of their midpoint (a share of the gap between
+    them, at most 0.5) the exact function answers instead (after Rumba's re-execution of the
+    values it is unsure of).
     """
 
     family: ClassVar[str] = "substitute"
@@ -193,6 +197,7 @@ class Substitute(Setting):
     rank: int | None = None
     guard: bool = True
     margin: float = 0.0
+    recheck: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in SUBSTITUTE_KINDS:
@@ -222,6 +227,20 @@ class Substitute(Setting):
                 f"Substitute(margin=...) expects a share of the traced range in [0, 1], got {self.margin!r}."
             )
         object.__setattr__(self, "margin", float(self.margin))
+        if self.recheck is not None:
+            if isinstance(self.recheck, bool) or not isinstance(self.recheck, (int, float)) \
+                    or not 0 < self.recheck <= 0.5:
+                raise InvalidArgument(
+                    f"Substitute(recheck=...) expects a share of the gap between a yes/no test's two "
+                    f"answers in (0, 0.5], got {self.recheck!r}; e.g. Substitute('mlp', hidden=(8,), "
+                    "recheck=0.2), or recheck=None to trust every answer."
+                )
+            if self.kind in ("exact", "alternative", "lowrank"):
+                raise InvalidArgument(
+                    f"Substitute(recheck=...) applies to fitted surrogates (table, poly, mlp, memo), "
+                    f"not to {self.kind!r}; drop recheck."
+                )
+            object.__setattr__(self, "recheck", float(self.recheck))
 
     @property
     def is_exact(self) -> bool:
@@ -243,12 +262,16 @@ class Substitute(Setting):
             text += " unguarded"
         elif self.margin:
             text += f" margin {self.margin:g}"
+        if self.recheck is not None:
+            text += f" recheck {self.recheck:g}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         if data["hidden"] is not None:
             data["hidden"] = list(data["hidden"])
+        if self.recheck is None:  # settings without it keep their short form
+            del data["recheck"]
         return data
 
 

@@ -25,16 +25,20 @@ class Fitted:
     surrogate: Any  # surrogates.Surrogate
     outputs: int
     tuple_result: bool
+    levels: tuple[float, float] | None = None  # a yes/no test's two answers, for recheck
 
     def to_dict(self) -> dict[str, Any]:
-        return {"surrogate": self.surrogate.to_dict(), "outputs": self.outputs,
+        data = {"surrogate": self.surrogate.to_dict(), "outputs": self.outputs,
                 "tuple_result": self.tuple_result}
+        return data if self.levels is None else {**data, "levels": list(self.levels)}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Fitted:
         from .surrogates import Surrogate
 
-        return Fitted(Surrogate.from_dict(data["surrogate"]), int(data["outputs"]), bool(data["tuple_result"]))
+        levels = data.get("levels")
+        return Fitted(Surrogate.from_dict(data["surrogate"]), int(data["outputs"]), bool(data["tuple_result"]),
+                      tuple(float(v) for v in levels) if levels is not None else None)
 
 
 def load_fit(data: dict[str, Any]) -> Any:
@@ -98,7 +102,7 @@ def fit_for(program: PythonProgram, site: str, setting: Substitute) -> Fitted:
         ) from None
     except ValueError as exc:
         raise InvalidConfig(f"config[{site!r}]: cannot fit {setting.label()}: {exc}") from None
-    fitted = Fitted(surrogate, y.shape[1], trace.tuple_result)
+    fitted = Fitted(surrogate, y.shape[1], trace.tuple_result, trace.levels())
     program.fits[key] = fitted
     _FITTED[memo_key] = fitted
     if len(_FITTED) > _FITTED_KEPT:

@@ -2,8 +2,9 @@
 
 Sites come from tracing (``ax.sites(fn, example_inputs=...)``): the knob of a call whose
 arguments and results are numeric offers surrogates fitted on what the calls saw (``table`` and
-``poly`` for one argument, ``mlp`` for several, ``memo``), plus the user's ``alternatives``.
-Calls that cannot be substituted are listed with the reason and no choices.
+``poly`` for one argument, ``mlp`` for several, ``memo``), plus the user's ``alternatives``; a
+yes/no test (its results take two values) is also offered those surrogates with their unsure
+answers rechecked by the exact function (``recheck``). Calls that cannot be substituted are listed with the reason and no choices.
 
 Surrogates are fitted when a config first uses them and cached per site and setting in
 ``program.fits`` (shared by every variant of the target, saved with results), so the tuner never
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +33,7 @@ ONE_ARGUMENT = (Substitute("poly", degree=4), Substitute("poly", degree=8), Subs
                 Substitute("table", points=64), Substitute("table", points=1024))
 SEVERAL_ARGUMENTS = (Substitute("mlp", hidden=(8,)), Substitute("mlp", hidden=(32,)))
 MEMO = (Substitute("memo", cells=256),)
+RECHECK = (0.1, 0.2, 0.3)  # recheck bands offered for a yes/no test's surrogates
 MEMO_MAX_ARGUMENTS = 3
 
 
@@ -111,8 +114,16 @@ def _replacement(program: PythonProgram, call: CallSite, setting: Substitute) ->
     from .runtime import _ax_Substituted
 
     fitted = fit_for(program, call.id, setting)
+    if setting.recheck is not None and fitted.levels is None:
+        raise InvalidConfig(
+            f"config[{call.id!r}] asks for {setting.label()}, but recheck is for a yes/no test and "
+            f"{call.name}'s traced calls do not answer with exactly two values in one result; "
+            "drop recheck for this call."
+        )
     return _ax_Substituted(fitted.surrogate, outputs=fitted.outputs, tuple_result=fitted.tuple_result,
-                           guard=setting.guard, margin=setting.margin, site=call.id)
+                           guard=setting.guard, margin=setting.margin, site=call.id,
+                           levels=fitted.levels if setting.recheck is not None else None,
+                           recheck=setting.recheck)
 
 
 class _Substituter(ast.NodeTransformer):
@@ -156,6 +167,9 @@ def _site(lifted: LiftedFunction, call: CallSite, trace: SiteTrace | None, *, tr
                      lo=trace.lo.tolist() if trace.lo is not None else None,
                      hi=trace.hi.tolist() if trace.hi is not None else None)
         offered = ONE_ARGUMENT if trace.arguments == 1 else SEVERAL_ARGUMENTS
+        if trace.levels() is not None:  # a yes/no test: also with its unsure answers rechecked
+            facts["levels"] = list(trace.levels())
+            offered = offered + tuple(dataclasses.replace(c, recheck=r) for c in offered for r in RECHECK)
         if (trace.arguments or 0) <= MEMO_MAX_ARGUMENTS:
             offered = offered + MEMO
         choices = tuple(c for c in offered if trace.rows >= minimum_rows(c, trace.arguments or 1))

@@ -3,7 +3,9 @@
 ``_ax_sub_3(np.exp, x)`` predicts with the surrogate for every argument (or array element) that
 lies in the range the surrogate was fitted on, widened by the margin, and calls the exact
 function for the rest; a surrogate that cannot answer (``memo`` for a cell it never saw gives
-NaN) falls back the same way. ``calls`` and ``fallbacks`` count values, for the report.
+NaN) falls back the same way, and so do a yes/no test's answers that lie within the recheck band
+around the midpoint of its two values (the others are rounded to the nearer value). ``calls`` and
+``fallbacks`` count values, for the report.
 
 Calls with plain float arguments take a pure-Python path (``_ax_scalar_predictor``): building
 NumPy arrays for one value would cost more than most functions worth replacing.
@@ -81,8 +83,13 @@ def _ax_scalar_predictor(surrogate):
 class _ax_Substituted:
     """A fitted surrogate with its guard; called as ``wrapper(exact_function, *args)``."""
 
-    def __init__(self, surrogate, *, outputs, tuple_result, guard=True, margin=0.0, site=""):
+    def __init__(self, surrogate, *, outputs, tuple_result, guard=True, margin=0.0, site="", levels=None,
+                 recheck=None):
         self.surrogate = surrogate
+        self.levels, self.recheck = levels, recheck
+        if recheck is not None:  # answers within `band` of `middle` are unsure: the exact one runs
+            self.middle = (levels[0] + levels[1]) / 2
+            self.band = recheck * (levels[1] - levels[0])
         self.site = site
         width = _ax_np.asarray(surrogate.hi, dtype=float) - _ax_np.asarray(surrogate.lo, dtype=float)
         self.lo = _ax_np.asarray(surrogate.lo, dtype=float) - margin * width
@@ -130,6 +137,11 @@ class _ax_Substituted:
         if self.surrogate.kind == "memo":  # only memo has cells without an answer (NaN)
             unanswered = _ax_np.isnan(y[:, 0])
             missing = unanswered if missing is None else missing | unanswered
+        if self.recheck is not None:
+            score = y[:, 0]
+            unsure = _ax_np.abs(score - self.middle) < self.band  # False for NaN: memo's are missing
+            missing = unsure if missing is None else missing | unsure
+            y[:, 0] = _ax_np.where(score > self.middle, self.levels[1], self.levels[0])
         if missing is not None and missing.any():
             where = _ax_np.flatnonzero(missing)
             self.fallbacks += len(where)
@@ -164,7 +176,7 @@ class _ax_Substituted:
             "from approxify.transforms.substitute.surrogates import Surrogate as _ax_Surrogate",
             f"{name} = _ax_Substituted(_ax_Surrogate.from_dict({self.surrogate.to_dict()!r}), "
             f"outputs={self.outputs}, tuple_result={self.tuple_result}, guard={self.guard}, "
-            f"margin={self.margin!r}, site={self.site!r})",
+            f"margin={self.margin!r}, site={self.site!r}, levels={self.levels!r}, recheck={self.recheck!r})",
         ]
 
     def _one(self, exact, args):
@@ -175,6 +187,9 @@ class _ax_Substituted:
                     self.fallbacks += 1
                     return exact(*args)
         y = self.scalar(*args)
+        if y is not None and self.recheck is not None:
+            y = None if abs(y[0] - self.middle) < self.band else (
+                self.levels[1] if y[0] > self.middle else self.levels[0],)
         if y is None:
             self.fallbacks += 1
             return exact(*args)

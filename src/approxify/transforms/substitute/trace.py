@@ -54,6 +54,14 @@ class SiteTrace:
             return np.empty((0, self.arguments or 0)), np.empty((0, self.outputs or 0))
         return np.concatenate(self._x), np.concatenate(self._y)
 
+    def levels(self) -> tuple[float, float] | None:
+        """The two values a yes/no test answers with (low, high), when the call has one result
+        and the kept rows show exactly two values; else None."""
+        if self.outputs != 1 or not self._y:
+            return None
+        values = np.unique(np.concatenate(self._y))
+        return (float(values[0]), float(values[1])) if len(values) == 2 else None
+
     def add(self, args: tuple, kwargs: dict, result: Any, seconds: float, rng: np.random.Generator) -> None:
         self.calls += 1
         self.seconds += seconds
