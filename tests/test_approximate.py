@@ -192,6 +192,30 @@ def test_exhaustive_search_measures_every_config_of_the_space_once(inputs):
     assert len({p.describe() for p in searched}) == len(searched)
 
 
+def test_configs_within_timing_noise_of_the_front_are_certified_too_while_there_is_room():
+    from approxify.report.result import Candidate
+    from approxify.search.tuner import FRONT_NOISE, _front
+
+    def candidate(name: str, speedup: float, loss: float) -> Candidate:
+        return Candidate({name: ax.Precision("float32")}, "search", {"speedup": speedup, "mean_loss": loss})
+
+    front = [candidate("safe", 1.30, 0.0), candidate("fast", 2.0, 0.04)]
+    twin = candidate("twin", 1.30 / (1 + FRONT_NOISE / 2), 0.01)  # a lucky figure dominates it
+    near = candidate("near", 1.30 / (1 + FRONT_NOISE / 4), 0.02)
+    behind = candidate("behind", 1.30 / (1 + 2 * FRONT_NOISE), 0.0)
+    over = candidate("over", 3.0, 0.2)  # beyond the bound
+    points = [*front, twin, near, behind, over, Candidate({}, "exact", {"speedup": 1.0, "mean_loss": 0.0})]
+
+    def names(candidates, limit):
+        return [next(iter(c.config)) for c in _front(candidates, 0.05, limit=limit)]
+
+    assert names(points, 8) == ["safe", "twin", "near", "fast"]  # safest first, as the tests need
+    assert names(points, 3) == ["safe", "near", "fast"]  # the fastest of them while there is room
+    assert names(points, 2) == ["safe", "fast"]
+    # measured slower than exact, but within the noise: held-out timing decides
+    assert names([candidate("noisy", 0.95, 0.0), candidate("slow", 0.85, 0.0)], 8) == ["noisy"]
+
+
 def test_near_ties_are_timed_again_with_more_repetitions_before_the_best_is_chosen():
     from types import SimpleNamespace
 

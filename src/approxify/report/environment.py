@@ -16,8 +16,10 @@ def environment() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return None
 
+    from .. import __version__  # the running code's own: also right when run from a checkout
+
     return {
-        "approxify": version("approxify"),
+        "approxify": __version__,
         "python": sys.version.split()[0],
         "numpy": version("numpy"),
         "scipy": version("scipy"),

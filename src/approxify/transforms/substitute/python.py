@@ -4,7 +4,8 @@ Sites come from tracing (``ax.sites(fn, example_inputs=...)``): the knob of a ca
 arguments and results are numeric offers surrogates fitted on what the calls saw (``table`` and
 ``poly`` for one argument, ``mlp`` for several, ``memo``), plus the user's ``alternatives``; a
 yes/no test (its results take two values) is also offered those surrogates with their unsure
-answers rechecked by the exact function (``recheck``). Calls that cannot be substituted are listed with the reason and no choices.
+answers rechecked by the exact function (``recheck``). Calls that cannot be substituted are
+listed with the reason and no choices.
 
 Surrogates are fitted when a config first uses them and cached per site and setting in
 ``program.fits`` (shared by every variant of the target, saved with results), so the tuner never
@@ -167,8 +168,9 @@ def _site(lifted: LiftedFunction, call: CallSite, trace: SiteTrace | None, *, tr
                      lo=trace.lo.tolist() if trace.lo is not None else None,
                      hi=trace.hi.tolist() if trace.hi is not None else None)
         offered = ONE_ARGUMENT if trace.arguments == 1 else SEVERAL_ARGUMENTS
-        if trace.levels() is not None:  # a yes/no test: also with its unsure answers rechecked
-            facts["levels"] = list(trace.levels())
+        levels = trace.levels()
+        if levels is not None:  # a yes/no test: also with its unsure answers rechecked
+            facts["levels"] = list(levels)
             offered = offered + tuple(dataclasses.replace(c, recheck=r) for c in offered for r in RECHECK)
         if (trace.arguments or 0) <= MEMO_MAX_ARGUMENTS:
             offered = offered + MEMO
