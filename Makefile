@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m approxify.bench --out BENCHMARKS.md --json BENCHMARKS.json
+	$(BIN)/python -m benchmarks --out BENCHMARKS.md --json BENCHMARKS.json
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -104,6 +104,12 @@ def test_exact_is_best_when_nothing_qualifies(inputs):
         ({"families": ["substitute"]}, ax.InvalidArgument, "no approximation sites"),
         ({"holdout": 1.5}, ax.InvalidArgument, "holdout="),
         ({"budget": 10}, ax.InvalidArgumentType, "ax.Budget"),
+        ({"repeats": 0}, ax.InvalidArgument, "repeats= expects a whole number >= 1, got 0"),
+        ({"max_certify": 2.5}, ax.InvalidArgument, "max_certify= expects a whole number >= 1"),
+        ({"timeout": -1}, ax.InvalidArgument, "timeout= expects a positive number of seconds"),
+        ({"timeout": float("nan")}, ax.InvalidArgument, "timeout= expects a positive number"),
+        ({"timeout": "1"}, ax.InvalidArgument, "got '1'"),
+        ({"strategy": "annealing"}, ax.InvalidArgument, "strategy= expects one of tpe, delta"),
     ],
 )
 def test_bad_arguments_fail_before_tuning(inputs, kwargs, error, fragment):
@@ -194,17 +200,18 @@ def test_exhaustive_search_measures_every_config_of_the_space_once(inputs):
 
 def test_configs_within_timing_noise_of_the_front_are_certified_too_while_there_is_room():
     from approxify.report.result import Candidate
-    from approxify.search.tuner import FRONT_NOISE, _front
+    from approxify.search.front import FRONT_NOISE, front as _front
 
     def candidate(name: str, speedup: float, loss: float) -> Candidate:
-        return Candidate({name: ax.Precision("float32")}, "search", {"speedup": speedup, "mean_loss": loss})
+        return Candidate({name: ax.Precision("float32")}, "search",
+                         {"speedup": speedup, "mean_loss": loss, "failures": 0})
 
     front = [candidate("safe", 1.30, 0.0), candidate("fast", 2.0, 0.04)]
     twin = candidate("twin", 1.30 / (1 + FRONT_NOISE / 2), 0.01)  # a lucky figure dominates it
     near = candidate("near", 1.30 / (1 + FRONT_NOISE / 4), 0.02)
     behind = candidate("behind", 1.30 / (1 + 2 * FRONT_NOISE), 0.0)
     over = candidate("over", 3.0, 0.2)  # beyond the bound
-    points = [*front, twin, near, behind, over, Candidate({}, "exact", {"speedup": 1.0, "mean_loss": 0.0})]
+    points = [*front, twin, near, behind, over, Candidate({}, "exact", {"speedup": 1.0, "mean_loss": 0.0, "failures": 0})]
 
     def names(candidates, limit):
         return [next(iter(c.config)) for c in _front(candidates, 0.05, limit=limit)]
@@ -220,7 +227,7 @@ def test_near_ties_are_timed_again_with_more_repetitions_before_the_best_is_chos
     from types import SimpleNamespace
 
     from approxify.report.result import Candidate
-    from approxify.search.tuner import RUNOFF_REPEATS, runoff
+    from approxify.search.certify import RUNOFF_REPEATS, runoff
 
     def candidate(name: str, speedup: float) -> Candidate:
         figures = {"speedup": speedup, "mean_loss": 0.01}

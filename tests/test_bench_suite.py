@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from approxify.bench import suite
 from approxify.cli import main as cli
+from benchmarks import suite
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_a_quick_run_writes_the_suite_as_markdown_and_json(quick):
 
 
 def test_jobs_takes_one_or_two_series(capsys):
-    from approxify.bench.__main__ import main as bench_main
+    from benchmarks.__main__ import main as bench_main
 
     with pytest.raises(SystemExit):
         bench_main(["--jobs", "3"])
@@ -103,7 +103,7 @@ def test_evaluations_to_reach_and_the_geometric_mean():
 
 
 def test_keep_rerenders_the_skipped_sections_from_an_earlier_run(quick, tmp_path):
-    from approxify.bench.__main__ import main as bench_main
+    from benchmarks.__main__ import main as bench_main
 
     _, _, earlier = quick  # a run with only the suite
     kept = tmp_path / "earlier.json"
@@ -114,7 +114,7 @@ def test_keep_rerenders_the_skipped_sections_from_an_earlier_run(quick, tmp_path
     text, figures = out.read_text(), json.loads(data.read_text())
     assert figures["suite"] == earlier["suite"] and len(figures["overhead"]) == 4
     assert "## The suite" in text and "## Loop perforation overhead" in text
-    assert figures["command"].startswith(f"{earlier['command']} ({earlier['run']} UTC); then python -m approxify.bench")
+    assert figures["command"].startswith(f"{earlier['command']} ({earlier['run']} UTC); then python -m benchmarks")
     assert figures["command"].endswith("keeping the earlier figures of: suite")
     # the earlier run's wall time covered the programs alone, not a suite with networks
     assert figures["suite_minutes"] is None and "minutes of wall time" not in text
@@ -135,7 +135,7 @@ def _network(tuned: float, random_speedup: float, bf16: float) -> dict:
 
 
 def test_the_networks_table_has_random_search_and_efficiency_but_judges_the_uniform_baselines():
-    from approxify.bench import models
+    from benchmarks import models
 
     text = "\n".join(models.markdown([_network(tuned=2.0, random_speedup=2.5, bf16=1.5)]))
     assert "| digits MLP | random search | 2.50x (2.25-2.75) |" in text
@@ -153,7 +153,7 @@ def test_the_networks_table_has_random_search_and_efficiency_but_judges_the_unif
 def test_a_networks_config_shows_a_role_once_or_with_the_blocks_that_take_it():
     torch = pytest.importorskip("torch")
     import approxify as ax
-    from approxify.bench.models import _compact
+    from benchmarks.models import _compact
 
     block = lambda: torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4))  # noqa: E731
     model = torch.nn.Sequential(torch.nn.ModuleList([block() for _ in range(3)]), torch.nn.Linear(4, 2))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import approxify as ax
-from approxify.bench.programs import dct, jmeint, jpeg, kmeans, swaptions
+from benchmarks.programs import dct, jmeint, jpeg, kmeans, swaptions
 
 # -- jmeint ---------------------------------------------------------------------------------------
 

@@ -97,12 +97,11 @@ def test_smoothed_int8_needs_example_inputs_and_the_observed_input_width():
 
 def test_a_smoothed_layer_is_rebuilt_from_saved_ranges_without_inputs():
     from approxify._target import Target
-    from approxify.search.tuner import saved_fits
 
     config = {"0/precision": SMOOTH}
     observed = Target(model(), example_inputs=batches(), families=["precision"])
     variant = observed.build(config)
-    fits = json.loads(json.dumps(saved_fits(observed, [SimpleNamespace(config=config, is_exact=False)])))
+    fits = json.loads(json.dumps(observed.saved_fits([config])))
     assert list(fits) == ["0/precision|activation-range"]
     fresh = Target(model())  # what a loaded result starts from: no example inputs
     fresh.use_fits(fits)

@@ -439,7 +439,7 @@ def test_repair_fine_tunes_variants_towards_the_exact_model_and_saves_their_weig
 
 
 def test_repair_keeps_pruned_weights_pruned(tmp_path):
-    from approxify.search.repair import distill
+    from approxify.targets.torch_repair import distill
 
     model, batches = trained_classifier()
     with torch.no_grad():  # not inference mode: the targets take part in the loss's graph

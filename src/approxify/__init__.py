@@ -6,6 +6,7 @@
     result = ax.approximate(fn, inputs, quality="rel_l2", bound=0.05)
 """
 
+from ._version import __version__
 from ._api import apply, approximate, certify, evaluate, load, sites, source
 from .config import Budget, Perforate, Precision, Setting, Substitute
 from .errors import (
@@ -27,7 +28,6 @@ from .report.result import Candidate, Result
 from .sites import Knob, Site
 from .stats import Certificate
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ApproxifyError",

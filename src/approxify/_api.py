@@ -1,23 +1,41 @@
-"""The public functions: sites, apply, evaluate, approximate, certify, load."""
+"""The public functions: sites, apply, evaluate, approximate, certify, load.
+
+``approximate`` checks its arguments once (:mod:`.search.request`), then runs the named steps of
+:mod:`.search`: split, baseline, search (sensitivity inside the strategies that use it), front,
+certify, choose.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._target import Target
-from .config import Setting
+from .config import Budget, Setting
 from .errors import InvalidArgument
 from .measure.cost import check_cost, proxy_speedup, time_pair
 from .measure.evaluation import Evaluation
+from .measure.inputs import read_inputs
 from .measure.quality import get_quality
 from .measure.runner import Reference
-from .report.result import load
-from .search.tuner import approximate
-from .targets.torch import is_torch_module
-from .transforms.substitute.runtime import guard_counts
+from .report.environment import environment
+from .report.export import export_source
+from .report.result import Candidate, Result, load
+from .search import study as studies
+from .search.baseline import Split, baseline, split
+from .search.certify import certify_front, choose, runoff
+from .search.effects import measure_effects
+from .search.front import front
+from .search.groups import group_sites
+from .search.measurer import Measurer, timing_indices
+from .search.progress import Progress
+from .search.request import Request, check_request
+from .search.strategies import STRATEGIES, SearchRun
 from .sites import Site
 from .stats import certify
+
+SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
 
 __all__ = ["apply", "approximate", "certify", "evaluate", "load", "sites", "source"]
 
@@ -41,15 +59,13 @@ def sites(
     substituted (a library function, say), besides user functions, ufuncs and ``math``.
     """
     wanted = [families] if isinstance(families, str) else families
-    for family, count in (("precision", 3), ("substitute", 20)):
-        if example_inputs is None and wanted is not None and family in wanted and not is_torch_module(fn):
-            raise InvalidArgument(
-                f"{family} sites are found by running the program: pass example_inputs= with a "
-                f"few inputs, e.g. ax.sites(fn, families=[{family!r}], example_inputs=inputs[:{count}])."
-            )
-    target = Target(fn, modules=modules, example_inputs=example_inputs, families=wanted, calls=calls)
-    if wanted is not None and "precision" in wanted:
-        target.require_float_sites()
+    target = Target(fn, modules=modules, calls=calls)
+    target.require_examples(wanted, given=example_inputs is not None)
+    if example_inputs is not None:
+        target.profile(read_inputs(example_inputs, name="example_inputs", batches=target.per_sample),
+                       families=wanted)
+    if wanted is not None:
+        target.require_sites(wanted)
     return target.select(families=families, select=select)
 
 
@@ -67,18 +83,16 @@ def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = ()
 def source(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (),
            example_inputs: Sequence[Any] | None = None, calls: Iterable[Any] = ()) -> str:
     """The approximated source of ``fn`` (and its callees) for ``config``, as a standalone module."""
-    from .report.export import export_source
-
     return export_source(_target_for(fn, modules, example_inputs, calls), config)
 
 
 def _target_for(fn: Any, modules: Iterable[str], example_inputs: Any, calls: Iterable[Any]) -> Target:
     """The target, traced on ``example_inputs`` when given (only what the config needs)."""
-    if example_inputs is None:
-        return Target(fn, modules=modules, calls=calls)
-    # a model's layers also record their activation ranges, for smoothed int8
-    families = ["substitute", "precision"] if is_torch_module(fn) else ["substitute"]
-    return Target(fn, modules=modules, example_inputs=example_inputs, families=families, calls=calls)
+    target = Target(fn, modules=modules, calls=calls)
+    if example_inputs is not None:
+        examples = read_inputs(example_inputs, name="example_inputs", batches=target.per_sample)
+        target.profile(examples, families=target.fitted_families())
+    return target
 
 
 def evaluate(
@@ -103,7 +117,7 @@ def evaluate(
         raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
     target = _target_for(fn, modules, example_inputs, calls)
     metric = get_quality(quality, per_sample=target.per_sample)
-    items = target.inputs(inputs, labeled=metric.needs_labels)
+    items = read_inputs(inputs, labeled=metric.needs_labels, batches=target.per_sample)
     cost = check_cost(cost, model=target.per_sample)
     variant = target.build(config)
     exact = target.exact()
@@ -111,7 +125,7 @@ def evaluate(
     indices = list(range(len(items)))
     reference.prepare(indices)
     losses, failures = reference.losses(variant, indices, first_call_compiles=target.program.jitted)
-    guards = guard_counts(variant)
+    guards = target.counters(variant)
     limit = sum(reference.timeout(i) or 0.0 for i in indices)
     if callable(cost):
         speedup, timing = proxy_speedup(cost, exact, variant, items, timeout=limit), None
@@ -119,3 +133,122 @@ def evaluate(
         timing = time_pair(exact, variant, reference.inputs, indices, repeats=repeats, timeout=limit)
         speedup = timing.speedup
     return Evaluation(losses, tuple(failures), speedup, timing, dict(target.check(config)), guards)
+
+
+def approximate(
+    fn: Any,
+    inputs: Sequence[Any],
+    *,
+    quality: Any = "rel_l2",
+    bound: float = 0.05,
+    confidence: float = 0.95,
+    families: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    budget: Budget | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    holdout: float | int = 0.5,
+    seed: int = 0,
+    cost: Any = "time",
+    repeats: int = 5,
+    timeout: float | None = None,
+    max_certify: int = 8,
+    modules: Iterable[str] = (),
+    calls: Iterable[Any] = (),
+    loss_cap: float | None = None,
+    repair: int = 0,
+    strategy: str = "tpe",
+    grouping: str | None = None,
+    progress: bool = True,
+) -> Result:
+    """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``.
+
+    1. Inputs are split (seeded) into tuning and held-out sets; the search never sees held-out
+       inputs. Every check on the arguments runs, and the exact program runs on every input,
+       before any tuning starts.
+    2. ``strategy``: ``"tpe"`` (every site x setting alone first, dropping those that fail or
+       exceed the bound alone; then Optuna's multivariate TPE, two objectives and the constraint
+       loss <= bound, from configs an additive model predicts to fit; a model's roles searched as
+       one are then refined layer by layer), ``"delta"`` (delta debugging for a maximal set of
+       sites to lower, then only the lowerings that pay), ``"random"`` (configs drawn uniformly:
+       the baseline a strategy should beat) or ``"exhaustive"`` (every combination once, as far
+       as the trials go). The study lives in ``storage``, so an interrupted run resumes.
+    3. The Pareto front within the bound, in order of tuning loss, is measured on the held-out
+       inputs and certified by fixed-sequence testing; ``best`` is the fastest certified config
+       (near-equal ones timed again first), or the exact program when none is.
+
+    ``families`` defaults to those a run tunes by default (perforation and precision);
+    substitution is asked for by name, as fitting surrogates costs seconds each; ``calls`` names
+    further functions whose calls may be substituted (see ``ax.sites``). ``grouping="flow"`` (a
+    program's default) tunes float variables linked by data flow as one site; ``"blocks"`` (a
+    model's default) tunes the layer at the same place in repeated blocks as one; ``"none"``
+    tunes each alone. ``loss_cap`` caps each input's loss (a failure counts as the cap), so small
+    bounds certify from far fewer held-out inputs; the certificate then speaks of the capped
+    losses and says so. ``repair`` (models): fine-tune each variant for that many steps towards
+    the exact model's outputs on the tuning inputs (knowledge distillation) before it is measured.
+    """
+    started = time.perf_counter()
+    target = Target(fn, modules=modules, calls=calls)
+    request = check_request(
+        target, inputs, quality=quality, bound=bound, confidence=confidence, families=families,
+        select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
+        seed=seed, cost=cost, repeats=repeats, timeout=timeout, max_certify=max_certify,
+        loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress)
+    parts = split(request, target)
+    reference, sites = baseline(target, request, parts)
+    settings = _settings(request, target, parts, sites)
+    tuned_sites, groups = group_sites(sites, request.grouping)
+    tuner = Measurer(target, reference, parts.tuning, repeats=SEARCH_REPEATS, cost=request.cost,
+                     timing_indices=timing_indices(target, reference, parts.tuning), groups=groups)
+    checker = Measurer(target, reference, parts.heldout, repeats=request.repeats, cost=request.cost,
+                       timing_indices=timing_indices(target, reference, parts.heldout))
+    strategy_ = STRATEGIES[request.strategy]()
+    with studies.quiet_optuna(), Progress(enabled=request.progress) as bar:
+        study = studies.open_study(request.storage, settings["study_name"],
+                                   sampler=strategy_.sampler(request.seed))
+        searched = strategy_.run(SearchRun(study, tuner, tuned_sites, request.bound, request.budget, bar,
+                                           refined=groups if request.grouping == "blocks" else {}))
+        exact = Candidate({}, "exact", tuner.figures({}))
+        points = [exact, *searched.points]
+        certified = front(points, request.bound, request.max_certify)
+        certify_front(certified, checker, bound=request.bound, confidence=request.confidence,
+                      metric=request.metric, bar=bar)
+        runoff([c for c in certified if c.certified], checker)
+    best, notes = choose(certified, exact)
+    shipped = [c.config for c in [best, *certified]]
+    return Result(
+        target=target.name, reference=target.reference, settings=settings, exact=exact,
+        pareto=certified, best=best, sensitivity=[x.to_dict() for x in searched.singles],
+        points=points,
+        stats={
+            "trials": searched.trials,
+            "groups": {g: list(m) for g, m in groups.items()},
+            "space_size": searched.space.size(),
+            "evaluations": tuner.evaluations + checker.evaluations,
+            "sensitivity_measured": searched.sensitivity_measured,  # not those a resumed study had
+            "refined": sum(1 for p in points if p.origin == "refine"),
+            "wall_seconds": time.perf_counter() - started,
+        },
+        environment=environment(), notes=notes, effects=measure_effects(best.config, groups, tuner),
+        fits=target.saved_fits(shipped), weights=target.saved_weights(shipped),
+        _target_obj=fn, _modules=tuple(modules), _calls=target.calls,
+    )
+
+
+def _settings(request: Request, target: Target, parts: Split, sites: list[Site]) -> dict[str, Any]:
+    """What the result records of the request (and what names its study)."""
+    cost = request.cost
+    settings = {
+        "quality": request.metric.name, "loss_cap": request.loss_cap, "bound": request.bound,
+        "confidence": request.confidence, "seed": request.seed,
+        "budget": {"trials": request.budget.trials, "seconds": request.budget.seconds},
+        "inputs": len(request.items), "tuning": len(parts.tuning), "heldout": len(parts.heldout),
+        "sites": [s.id for s in sites],
+        "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "callable"),
+        "repeats": request.repeats, "storage": request.storage, "strategy": request.strategy,
+        "grouping": request.grouping,
+        "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls], "repair": request.repair,
+    }
+    settings["study_name"] = request.study_name or studies.study_name(
+        target.name, target.program.source(), settings)
+    return settings

@@ -21,7 +21,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._api import approximate, load, sites
+from .config import Budget
+from .demo import run_demo
 from .errors import ApproxifyError, InvalidArgument
+from .report.result import finite_json
+
+# where an editable install from a source checkout keeps the package: <checkout>/src/approxify/
+SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
+NO_SUITE = ("the benchmark suite lives in a source checkout of approxify (benchmarks/); "
+            "run approxify bench from the checkout's root, or make bench")
 
 
 def _resolve(reference: str, *, what: str) -> Any:
@@ -64,8 +73,6 @@ def _calls(references: list[str]) -> list[Any]:
 
 
 def cmd_sites(args: argparse.Namespace) -> int:
-    from . import sites
-
     examples = _inputs(args.inputs)[: args.examples] if args.inputs else None
     found = sites(_resolve(args.target, what="target"), families=args.family or None,
                   select=args.select or None, modules=args.module, example_inputs=examples,
@@ -78,8 +85,6 @@ def cmd_sites(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from . import Budget, approximate
-
     fn = _resolve(args.target, what="target")
     quality = args.quality if ":" not in args.quality else _resolve(args.quality, what="--quality")
     result = approximate(
@@ -97,15 +102,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from . import load
-
     print(load(args.result).summary())
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import load
-
     result = load(args.result)
     text = result.source()
     if args.out:
@@ -117,9 +118,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from . import load
-    from .report.result import finite_json
-
     result = load(args.result)
     out = Path(args.out) if args.out else Path(args.result).with_suffix(".html")
     if args.data:
@@ -133,9 +131,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench.__main__ import main as bench_main
+def _suite_checkout() -> Path | None:
+    """The source checkout whose ``benchmarks/`` to run: the current directory, else the one
+    this package was installed from in editable mode; None outside a checkout."""
+    for folder in (Path.cwd(), SOURCE_CHECKOUT):
+        if (folder / "benchmarks" / "__main__.py").is_file():
+            return folder
+    return None
 
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    checkout = _suite_checkout()
+    if checkout is None:
+        print(f"approxify: error: {NO_SUITE}", file=sys.stderr)
+        return 2
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    bench_main = importlib.import_module("benchmarks.__main__").main
     argv = ["--command", "approxify bench " + " ".join(args.raw)]
     if not args.all:  # the suite's programs and networks; --all adds what make bench runs besides
         argv += ["--no-overhead", "--no-precision", "--no-substitute"]
@@ -148,8 +160,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
     return run_demo(quick=args.quick, out=Path(args.out) if args.out else None)
 
 
@@ -213,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="also write the report's data as JSON to this file")
     p.set_defaults(run=cmd_report)
 
-    p = commands.add_parser("bench", help="run the benchmark suite: programs and networks tuned beside baselines")
+    p = commands.add_parser("bench", help="run the benchmark suite of a source checkout: programs and networks tuned beside baselines")
     p.add_argument("--quick", action="store_true", help="few inputs and trials, one bound (minutes)")
     p.add_argument("--only", default=None,
                    help="comma-separated programs and networks of the suite (e.g. sobel,digits-mlp)")

@@ -8,6 +8,7 @@ serialise to plain dicts tagged with their family, so results never need pickle.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -323,6 +324,11 @@ def check_config(config: Any) -> dict[str, Setting]:
 def config_to_dict(config: Config) -> dict[str, dict[str, Any]]:
     """A config as plain JSON-able data (exact settings dropped: they change nothing)."""
     return {site: setting.to_dict() for site, setting in sorted(config.items()) if not setting.is_exact}
+
+
+def config_key(config: Config) -> str:
+    """A canonical string for a config, to recognise configs measured before."""
+    return json.dumps(config_to_dict(config), sort_keys=True)
 
 
 def config_from_dict(data: Mapping[str, Any]) -> dict[str, Setting]:

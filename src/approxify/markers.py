@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidArgumentType
-from .transforms.substitute.calls import ALTERNATIVES, SIDE_EFFECTS
+
+ALTERNATIVES = "__approxify_alternatives__"  # set by ax.alternatives on the exact function
+SIDE_EFFECTS = "__approxify_side_effects__"  # set by ax.has_side_effects
 
 
 def alternatives(*cheaper: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import Setting
 from .errors import InvalidArgument, InvalidArgumentType, UnknownSite
@@ -33,6 +34,9 @@ class Site:
     where: str
     detail: str = ""
     facts: dict = field(default_factory=dict, compare=False, hash=False)
+    # where the family's transform acts, typed by the transform (a loop's function and index, a
+    # layer's path): what ``apply`` reads, so an id is never parsed back
+    locator: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.id}  [{self.family}]  {self.where}  {self.detail}".rstrip()
@@ -43,17 +47,19 @@ def select_sites(
     *,
     families: Iterable[str] | None = None,
     select: str | Iterable[str] | None = None,
+    known: Iterable[str] = (),
 ) -> list[Site]:
     """Keep the sites of the given families whose ids match ``select`` (ids or glob patterns).
 
-    A pattern that matches nothing is an error, so a typo never silently empties a search.
+    A pattern that matches nothing is an error, so a typo never silently empties a search;
+    ``known`` names the families that exist, beside those of ``sites``.
     """
     chosen = list(sites)
     if families is not None:
         if isinstance(families, str):
             families = [families]
         wanted = set(families)
-        known = {s.family for s in sites} | {"perforate", "precision", "substitute"}
+        known = {s.family for s in sites} | set(known)
         unknown = wanted - known
         if unknown:
             raise InvalidArgument(

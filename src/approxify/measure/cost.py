@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import InvalidArgument, InvalidArgumentType
 from .deadline import Timeout, deadline
 from .inputs import InputSet
+from .model_cost import MODEL_COSTS
 
 MIN_BATCH_SECONDS = 0.005  # shorter batches are repeated in a loop: timer noise dominates below
 
@@ -52,8 +53,6 @@ def check_cost(cost: Any, *, model: bool = False) -> str | CostFunction:
     if cost == "time" or callable(cost):
         return cost
     if model and isinstance(cost, str):
-        from .model_cost import MODEL_COSTS
-
         if cost in MODEL_COSTS:
             return MODEL_COSTS[cost]
     names = "'time', 'params', 'bytes', 'flops'" if model else "'time'"

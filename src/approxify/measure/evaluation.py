@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..stats import certify
 from .cost import Timing
 from .runner import Failure
 
@@ -46,8 +47,6 @@ class Evaluation:
 
     def certificate(self, *, bound: float, confidence: float = 0.95, method: str = "auto"):
         """Certify this evaluation's losses (only meaningful on inputs the search never saw)."""
-        from ..stats import certify
-
         return certify(self.losses, bound=bound, confidence=confidence, method=method,
                        failures=self.failure_count)
 

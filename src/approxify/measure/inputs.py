@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require_torch
 from ..errors import InvalidArgument, InvalidArgumentType
 
 
@@ -69,6 +70,36 @@ def check_inputs(inputs: Any, *, name: str = "inputs") -> list[Any]:
 _ATOMIC = (int, float, complex, str, bytes, bool, type(None), np.generic)
 
 Copier = Callable[[Any], Any]
+
+
+def read_inputs(inputs: Any, *, name: str = "inputs", labeled: bool = False,
+                batches: bool = False) -> list[Any]:
+    """The user's inputs as a list of calls. ``batches`` (a model's inputs): a ``DataLoader`` is
+    read once; its batches are ``(inputs, labels, ...)`` (the labels are dropped: losses compare
+    with the exact model) or bare input tensors. ``labeled`` (a metric that needs labels): every
+    input is ``(batch, ..., labels)``, kept as a ``Labeled`` call."""
+    if batches and type(inputs).__name__ == "DataLoader":
+        inputs = list(inputs) if labeled else [b[0] if isinstance(b, (list, tuple)) else b for b in inputs]
+    items = check_inputs(inputs, name=name)
+    if not labeled:
+        return items
+    for position, item in enumerate(items):
+        if not isinstance(item, (list, tuple)) or len(item) < 2:
+            raise InvalidArgument(
+                f"{name}[{position}] is a {type(item).__name__}; a metric that compares with "
+                "labels (accuracy_drop) takes each input as a (batch, labels) pair, or a "
+                "DataLoader of (inputs, labels) batches."
+            )
+    return [Labeled(*item[:-1], labels=item[-1]) for item in items]
+
+
+def units_of(item: Any, *, per_sample: bool) -> int:
+    """Losses one input gives: 1 per call, or (``per_sample``) its batch size."""
+    if not per_sample:
+        return 1
+    args, _ = split_call(item)
+    first = args[0] if args else item
+    return int(len(first)) if hasattr(first, "__len__") else 1
 
 
 def _same(value: Any) -> Any:
@@ -139,3 +170,17 @@ class InputSet:
         if plan is None:
             plan = self._plans[index] = copier(self.items[index])
         return split_call(plan(self.items[index]))
+
+
+def run_hooked(model: Any, items: Any, hooks: list[Any]) -> None:
+    """Run ``model`` on each input (a tensor, a tuple, ``Args``) in inference mode, then remove
+    ``hooks`` (forward hooks registered for this run), also when a batch fails."""
+    torch = require_torch()
+    try:
+        with torch.inference_mode():
+            for item in items:
+                args, kwargs = split_call(item)
+                model(*args, **kwargs)
+    finally:
+        for hook in hooks:
+            hook.remove()

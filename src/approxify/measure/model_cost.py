@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .inputs import run_hooked
+
 
 def _tensors(value: Any) -> Iterator[Any]:
     if hasattr(value, "element_size") and hasattr(value, "numel"):
@@ -39,8 +41,6 @@ def weight_bytes(model: Any, inputs: Sequence[Any] = ()) -> float:
 def flop_count(model: Any, inputs: Sequence[Any] = ()) -> float:
     """Floating-point (and int8) operations of the model's forward pass over ``inputs``."""
     from torch.utils.flop_counter import FlopCounterMode
-
-    from ..targets.torch import run_hooked
 
     corrections: list[float] = []
 

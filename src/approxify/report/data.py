@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from ..measure.model_cost import weight_bytes
+
 FORMAT = "approxify.report/1"
 
 
@@ -121,7 +123,7 @@ def change(result: Any) -> dict[str, Any]:
         target = result._lifted()
     except Exception as exc:  # the target cannot be imported here: say so, keep the rest
         return {"kind": "unavailable", "text": f"The change cannot be shown: {exc}"}
-    if target.kind == "torch":
+    if target.has_weights:  # a model: its change is a table of layers, not a diff
         return {"kind": "layers", "rows": layer_rows(target, result.best.config)}
     before = target.program.source()
     after = target.rewrite(result.best.config).source()
@@ -133,8 +135,6 @@ def change(result: Any) -> dict[str, Any]:
 def layer_rows(target: Any, config: dict[str, Any]) -> list[dict[str, Any]]:
     """For each configured site of a model: the module there before and after, and the bytes
     of what it stores (weights, int8 packed weights, sparse indices)."""
-    from ..measure.model_cost import weight_bytes
-
     before = dict(target.build({}).named_modules())
     after = dict(target.build(config).named_modules())
     rows = []

@@ -8,6 +8,8 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from .._version import __version__  # the running code's own: also right when run from a checkout
+
 
 def environment() -> dict[str, Any]:
     def version(name: str) -> str | None:
@@ -15,8 +17,6 @@ def environment() -> dict[str, Any]:
             return metadata.version(name)
         except metadata.PackageNotFoundError:
             return None
-
-    from .. import __version__  # the running code's own: also right when run from a checkout
 
     return {
         "approxify": __version__,

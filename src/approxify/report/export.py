@@ -11,7 +11,7 @@ from typing import Any
 from ..config import Setting, describe_config
 from ..errors import UnsupportedTarget
 from ..targets.python import local_names
-from ..transforms.runtime import helper_objects, helper_source, numba_setup_helpers
+from ..targets.python_runtime import helper_objects, helper_source, numba_setup_helpers
 
 
 def export_source(target: Any, config: Mapping[str, Setting]) -> str:
@@ -21,7 +21,7 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
     Module-level names the functions use are imported from the target's own modules, so the file
     behaves like the original module with the approximated functions swapped in.
     """
-    if target.kind == "torch":
+    if target.has_weights:
         raise UnsupportedTarget(
             f"{target.name} is a model: its variant is a module, not source. Build it with "
             "ax.apply(model, config) (or result.program()) and save it with torch.save."

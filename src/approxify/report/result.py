@@ -10,9 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._target import Target
 from ..config import Setting, config_from_dict, config_to_dict, describe_config
 from ..errors import InvalidArgument, InvalidArgumentType
 from ..stats import Certificate
+from .data import report_data
+from .export import export_source
+from .html import render
+from .terminal import summary_text
 
 FORMAT = "approxify.result/1"
 
@@ -99,13 +104,9 @@ class Result:
 
     def source(self, config: dict[str, Setting] | None = None) -> str:
         """The approximated Python source of the target and its callees, ready to ship."""
-        from .export import export_source
-
         return export_source(self._lifted(), self.best.config if config is None else config)
 
     def _lifted(self):
-        from .._target import Target
-
         obj = self._target_obj if self._target_obj is not None else _import(self.reference)
         self._target_obj = obj
         target = Target(obj, modules=self._modules, calls=self._calls)
@@ -180,21 +181,15 @@ class Result:
         )
 
     def summary(self) -> str:
-        from .terminal import summary_text
-
         return summary_text(self)
 
     def report_data(self) -> dict[str, Any]:
         """What :meth:`report` shows, as plain JSON-able data."""
-        from .data import report_data
-
         return report_data(self)
 
     def report(self, path: str | Path) -> Path:
         """Write a self-contained HTML report (trade-off plot, certificate, sensitivity, the
         change) to ``path``; needs matplotlib (``pip install 'approxify[report]'``)."""
-        from .html import render
-
         path = Path(path)
         if path.suffix.lower() not in (".html", ".htm"):
             raise InvalidArgument(f"report(path) writes HTML; got {str(path)!r}, pass a path ending in .html.")

@@ -22,6 +22,7 @@ from typing import Any
 from ..config import Setting
 from ..report.result import Candidate
 from ..sites import Site
+from .feasibility import feasible
 from .measurer import Measurer
 from .progress import Progress
 
@@ -72,7 +73,7 @@ class DeltaSearch:
 
     def _fits(self, config: dict[str, Setting]) -> bool:
         figures = self._figures(config)
-        return not figures["failures"] and figures["mean_loss"] <= self.bound
+        return feasible(figures, self.bound)
 
     def _speedup(self, config: dict[str, Setting]) -> float:
         return float(self._figures(config)["speedup"])

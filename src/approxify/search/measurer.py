@@ -11,14 +11,31 @@ from typing import Any
 import numpy as np
 
 from .._target import Target
-from ..config import Setting
+from ..config import Setting, config_key
+from ..errors import InvalidConfig
 from ..measure.cost import CostFunction, proxy_speedup, time_pair
 from ..measure.evaluation import Evaluation
-from ..errors import InvalidConfig
 from ..measure.runner import Failure, Reference
-from ..transforms.substitute.runtime import guard_counts
 from .groups import expand
-from .space import config_key
+
+TIMING_INPUTS = 16  # inputs timed per config; losses use every input
+# a model's batches can take a tenth of a second each (a BERT): timing 16 of them, repeatedly,
+# for every config would cost more than the search; fewer are timed, as many as this takes
+MODEL_TIMING_SECONDS = 0.3
+MIN_TIMING_INPUTS = 4
+
+
+def timing_indices(target: Target, reference: Reference, indices: Sequence[int]) -> list[int]:
+    """The inputs whose time is measured: the first :data:`TIMING_INPUTS`; for a model, only as
+    many (at least :data:`MIN_TIMING_INPUTS`) as the exact model needs
+    :data:`MODEL_TIMING_SECONDS` to run."""
+    timed = list(indices[:TIMING_INPUTS])
+    if not target.per_sample:
+        return timed
+    for count in range(MIN_TIMING_INPUTS, len(timed) + 1):
+        if reference.exact_seconds(timed[:count]) >= MODEL_TIMING_SECONDS:
+            return timed[:count]
+    return timed
 
 
 class Measurer:
@@ -71,7 +88,7 @@ class Measurer:
             return self._unbuildable(config, str(exc))
         losses, failures = self.reference.losses(variant, self.indices,
                                                   first_call_compiles=self.target.program.jitted)
-        guards = guard_counts(variant)  # read before timing runs add to the counts
+        guards = self.target.counters(variant)  # read before timing runs add to the counts
         speedup, timing = self._speedup(variant)
         return Evaluation(losses, tuple(failures), speedup, timing, dict(config), guards)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .feasibility import feasible
+
 
 class Progress:
     """Thin wrapper over ``rich.progress`` that does nothing when disabled (tests, --quiet)."""
@@ -40,7 +42,7 @@ class Progress:
             self._progress.advance(self._tasks[phase])
 
     def note_feasible(self, figures: dict[str, Any], bound: float) -> None:
-        if figures["mean_loss"] <= bound and figures["speedup"] > self.best_feasible:
+        if feasible(figures, bound) and figures["speedup"] > self.best_feasible:
             self.best_feasible = figures["speedup"]
             self._note("search", f"best within bound (tuning inputs): {self.best_feasible:.2f}x")
 

@@ -22,11 +22,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..config import Setting
+from ..config import Setting, config_key
 from ..report.result import Candidate
+from .feasibility import feasible
 from .measurer import Measurer
 from .progress import Progress
-from .space import config_key
 from .study import Sensitivity
 
 MOVES = 16  # at most this many moves are tried: at most 2 * MOVES evaluations
@@ -36,10 +36,10 @@ def refine(measurer: Measurer, points: Sequence[Candidate], singles: Sequence[Se
            groups: Mapping[str, Sequence[str]], *, bound: float, bar: Progress,
            store: Callable[[dict[str, Setting], dict[str, Any]], None]) -> list[Candidate]:
     """The configs measured while refining the best of ``points`` member by member."""
-    feasible = [p for p in points if _fits(p.tuning, bound)]
-    if not groups or not feasible:
+    fitting = [p for p in points if feasible(p.tuning, bound)]
+    if not groups or not fitting:
         return []
-    base = max(feasible, key=lambda p: p.tuning["speedup"])
+    base = max(fitting, key=lambda p: p.tuning["speedup"])
     moves = _moves(base.config, singles, groups)
     if not moves:
         return []
@@ -62,10 +62,10 @@ def refine(measurer: Measurer, points: Sequence[Candidate], singles: Sequence[Se
     alone = [(member, setting, measure({**base.config, member: setting})) for member, setting in moves]
     config, moved = dict(base.config), set()
     for member, setting, figures in sorted(alone, key=lambda m: m[2]["mean_loss"]):
-        if member in moved or not _fits(figures, bound):
+        if member in moved or not feasible(figures, bound):
             continue
         trial = {**config, member: setting}
-        if _fits(measure(trial), bound):
+        if feasible(measure(trial), bound):
             config, moved = trial, moved | {member}
     return found
 
@@ -88,6 +88,3 @@ def _moves(config: Mapping[str, Setting], singles: Sequence[Sensitivity],
     ranked.sort(key=lambda r: -r[0])
     return [(member, setting) for _, member, setting in ranked[:MOVES]]
 
-
-def _fits(figures: Mapping[str, Any], bound: float) -> bool:
-    return not figures["failures"] and figures["mean_loss"] <= bound

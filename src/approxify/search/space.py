@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
 from ..config import Setting, config_to_dict
@@ -56,8 +55,3 @@ class SearchSpace:
         from optuna.distributions import CategoricalDistribution
 
         return {site_id: CategoricalDistribution(list(labels)) for site_id, labels in self._by_label.items()}
-
-
-def config_key(config: Mapping[str, Setting]) -> str:
-    """A canonical string for a config, to recognise configs measured before."""
-    return json.dumps(config_to_dict(config), sort_keys=True)

@@ -8,19 +8,20 @@ measured again, and completed search trials count towards the budget.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Budget, Setting, config_from_dict, config_to_dict
+from ..config import Budget, Setting, config_from_dict, config_key, config_to_dict
 from ..report.result import Candidate
+from .feasibility import feasible, violation
 from .measurer import Measurer
 from .model import SingleSite, additive_seeds, uniform_seeds
 from .progress import Progress
-from .space import SearchSpace, config_key
+from .space import SearchSpace
 
 PHASE = "phase"  # trial user attribute: "sensitivity" | "seed" | "search"
 
@@ -38,17 +39,17 @@ def quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(previous)
 
 
-def open_study(storage: str | None, name: str, *, seed: int, strategy: str = "tpe"):
+def study_name(target_name: str, source: str, settings: dict[str, Any]) -> str:
+    """Same target source, inputs split and settings -> same study, so a rerun resumes."""
+    text = source + json.dumps({k: v for k, v in settings.items() if k != "storage"},
+                               sort_keys=True, default=str)
+    return f"approxify-{target_name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def open_study(storage: str | None, name: str, *, sampler: Any):
+    """The study ``name`` in ``storage`` (in memory when None), created or loaded to resume."""
     import optuna
 
-    if strategy == "random":
-        sampler = optuna.samplers.RandomSampler(seed=seed)
-    elif strategy == "exhaustive":  # every combination once, then the study stops itself
-        with warnings.catch_warnings():  # "experimental" since optuna 3.1, and stable in use
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.BruteForceSampler(seed=seed)
-    else:
-        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=8)
     return optuna.create_study(
         storage=storage, study_name=name, directions=["maximize", "minimize"],
         sampler=sampler, load_if_exists=True,
@@ -70,10 +71,10 @@ class Sensitivity:
               payoff: float | None = None) -> Sensitivity:
         """Kept unless it fails, exceeds the bound alone, or (with ``payoff``) saves less than
         that cost ratio alone."""
-        if figures["failures"]:
-            return cls(site, setting, figures, False, f"fails on {figures['failures']} input(s)")
-        if figures["mean_loss"] > bound:
-            return cls(site, setting, figures, False, f"loss {figures['mean_loss']:.3g} > bound alone")
+        if not feasible(figures, bound):
+            reason = (f"fails on {figures['failures']} input(s)" if figures["failures"]
+                      else f"loss {figures['mean_loss']:.3g} > bound alone")
+            return cls(site, setting, figures, False, reason)
         if payoff is not None and figures["speedup"] < payoff:
             return cls(site, setting, figures, False, f"saves nothing alone ({figures['speedup']:.2f}x)")
         return cls(site, setting, figures, True, "")
@@ -144,7 +145,7 @@ def search(
         trial.set_user_attr(PHASE, trial.user_attrs.get(PHASE, "search"))
         trial.set_user_attr("config", config_to_dict(config))
         trial.set_user_attr("figures", figures)
-        trial.set_constraint("loss", figures["mean_loss"] - bound)
+        trial.set_constraint("loss", violation(figures, bound))
         return figures["speedup"], figures["mean_loss"]
 
     done = completed_search_trials(study)
@@ -191,7 +192,7 @@ def _add_sensitivity_trials(study, space, singles, distributions, bound) -> None
             params=space.to_params({s.site: s.setting}), distributions=distributions,
             values=[s.figures["speedup"], s.figures["mean_loss"]],
             user_attrs={PHASE: "sensitivity"},
-            constraints={"loss": s.figures["mean_loss"] - bound},
+            constraints={"loss": violation(s.figures, bound)},
         ))
     study.add_trials(trials)
 

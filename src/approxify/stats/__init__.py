@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from approxify.stats.bounds import (
     bernstein_upper,
+    certificate_method,
     clopper_pearson_lower,
     clopper_pearson_upper,
     hoeffding_upper,
@@ -19,6 +20,7 @@ from approxify.stats.certificate import Certificate, certify, certify_many, unca
 __all__ = [
     "Certificate",
     "bernstein_upper",
+    "certificate_method",
     "certify",
     "certify_many",
     "clopper_pearson_lower",

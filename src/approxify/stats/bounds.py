@@ -230,10 +230,20 @@ def _first_true(predicate: Callable[[int], bool], guess: int) -> int:
     return high
 
 
+def certificate_method(binary: bool) -> str:
+    """The bound a certificate uses for a metric: exact binomial bounds for 0/1 metrics,
+    empirical Bernstein (tight when losses are small and alike) for losses in [0, 1]. Fixed per
+    metric, never chosen from the data."""
+    return "clopper-pearson" if binary else "bernstein"
+
+
 def min_samples(
-    bound: float, *, confidence: float, method: str = "auto", binary: bool = False
+    bound: float, *, confidence: float, method: str = "auto", binary: bool = False,
+    cap: float = 1.0,
 ) -> int:
     """Fewest held-out losses with which `bound` could be certified at all (every loss 0).
+
+    `cap`: the losses lie in [0, cap] (``loss_cap=``), so `bound` is certified as bound / cap.
 
     With n - 1 losses even a perfect variant fails the certificate; with n a perfect one passes.
     For method="auto", `binary` says whether the losses are 0/1 by construction (then
@@ -241,7 +251,7 @@ def min_samples(
     `mean_upper_bound`. Exact for the implemented formulas: found by bisection around the
     closed form, evaluating the very same bound functions.
     """
-    target = _validate.bound(bound)
+    target = _validate.bound(bound / cap)
     level = _validate.confidence(confidence)
     name = _validate.method(method)
     is_binary = _validate.flag(binary, name="binary")

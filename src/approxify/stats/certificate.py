@@ -264,12 +264,19 @@ def certify(
     method: str = "auto",
     failures: int = 0,
     tolerance: float = 0.0,
+    cap: float = 1.0,
 ) -> Certificate:
     """Certify "mean loss <= bound" for one configuration from its held-out losses.
 
-    `failures` is how many of these inputs made the variant fail; their losses must be 1.
+    `failures` is how many of these inputs made the variant fail; their losses must be 1 (or
+    `cap`). `cap` < 1: losses capped at `cap` (``loss_cap=``), certified divided by it and
+    stated in their own units (:func:`uncapped`).
     Raises NotEnoughInputs when there are too few losses to certify `bound` even if all were 0.
     """
+    if cap != 1.0:
+        scaled = certify(np.asarray(list(losses), dtype=float) / cap, bound=bound / cap,
+                         confidence=confidence, method=method, failures=failures, tolerance=tolerance)
+        return uncapped(scaled, cap=cap, bound=bound)
     array = _validate.losses_array(losses)
     target, level = _validate.bound(bound), _validate.confidence(confidence)
     name, tol = _validate.method(method), _validate.tolerance(tolerance)
@@ -333,6 +340,7 @@ def certify_many(
     failures: Sequence[int] | None = None,
     correction: str = "fixed-sequence",
     tolerance: float = 0.0,
+    cap: float = 1.0,
 ) -> list[Certificate]:
     """Certify several configurations so that, with probability at least `confidence`, *every*
     certificate that holds is true (family-wise error at most 1 - confidence).
@@ -349,8 +357,17 @@ def certify_many(
     bound alone is a valid (1 - confidence)-level test. Nothing after j* matters, whatever the
     dependence between the tests. The price: one failure stops the sequence, so order matters.
 
+    `cap` < 1: the losses were capped at `cap` (``loss_cap=``); they are certified divided by
+    it, where they lie in [0, 1], and the certificates state them in their own units
+    (:func:`uncapped`); `bound` is in those units too.
+
     Raises NotEnoughInputs when some configuration has too few losses to ever certify `bound`.
     """
+    if cap != 1.0:
+        scaled = certify_many([np.asarray(list(losses), dtype=float) / cap for losses in loss_lists],
+                              bound=bound / cap, confidence=confidence, method=method,
+                              failures=failures, correction=correction, tolerance=tolerance)
+        return [uncapped(c, cap=cap, bound=bound) for c in scaled]
     arrays = _loss_arrays(loss_lists)
     target, level = _validate.bound(bound), _validate.confidence(confidence)
     name, tol = _validate.method(method), _validate.tolerance(tolerance)

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .._optional import require_numba
 from ..errors import InvalidArgument, UnsupportedTarget
 from ..measure.inputs import fresh_copy
+from .python_runtime import helper_objects, prepare_for_numba
 
 FACTORY = "__approxify_factory__"
 
@@ -61,6 +63,10 @@ class PythonProgram:
     fits: dict[Any, Any] = field(default_factory=dict, compare=False)  # fitted surrogates, shared by rewrites
     constants: Mapping[str, Any] = field(default_factory=dict)  # extra names rewritten code uses
     named_calls: tuple[Any, ...] = ()  # functions the user named as substitutable (calls=)
+    original: Any = field(default=None, compare=False)  # the callable the user gave (a method, a numba dispatcher...)
+
+    per_sample = False  # one loss per call
+    has_weights = False  # nothing to repair
 
     def with_tree(self, key: str, tree: ast.FunctionDef) -> PythonProgram:
         functions = dict(self.functions)
@@ -76,6 +82,14 @@ class PythonProgram:
         """``module:qualname`` of the root function, to import it again when a result is loaded."""
         func = self.functions[self.root].func
         return f"{func.__module__}:{func.__qualname__}"
+
+    def exact(self) -> Any:
+        """What variants are compared with: the user's own callable."""
+        return self.original
+
+    def repaired(self, structure: str) -> PythonProgram:
+        """The post-build hook of targets with weights; a function has none to repair."""
+        return self
 
     def with_helpers(self, names: Iterable[str]) -> PythonProgram:
         return replace(self, helpers=self.helpers | frozenset(names))
@@ -109,8 +123,6 @@ class PythonProgram:
 
     def build_all(self) -> dict[str, Any]:
         """Every function compiled (key -> new function), calls between them rewired."""
-        from ..transforms.runtime import helper_objects  # late: transforms import targets
-
         extra = {**helper_objects(self.helpers), **self.constants}
         namespaces: dict[int, dict[str, Any]] = {}
         variants: dict[str, Any] = {}
@@ -155,7 +167,7 @@ def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
     ``modules``: extra module names (or package prefixes) whose functions count as user code;
     the target's own module always does.
     """
-    bound_self = None
+    bound_self, original = None, fn
     if isinstance(fn, types.MethodType):
         bound_self, fn = fn.__self__, fn.__func__
     root_func = _check_liftable(fn, role="target")
@@ -179,7 +191,8 @@ def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
     for key, lifted in functions.items():
         names = {name: by_id[id(f)] for name, f in lifted.callees.items()}  # type: ignore[arg-type]
         functions[key] = replace(lifted, callees=names)
-    return PythonProgram(root=by_id[id(root_func)], functions=functions, bound_self=bound_self)
+    return PythonProgram(root=by_id[id(root_func)], functions=functions, bound_self=bound_self,
+                         original=original)
 
 
 def _check_liftable(fn: Any, *, role: str) -> types.FunctionType:
@@ -419,18 +432,6 @@ def _compile_function(
     return variant
 
 
-NUMBA_HINT = "install the numba extra: pip install 'approxify[numba]'"
-
-
-def require_numba() -> Any:
-    """The numba module, or a clear error with the install hint."""
-    try:
-        import numba
-    except ImportError:
-        raise UnsupportedTarget(f"this target is numba-compiled, but numba cannot be imported; {NUMBA_HINT}.") from None
-    return numba
-
-
 def _jit_again(variant: types.FunctionType, dispatcher: Any) -> Any:
     """Compile a variant with the options the user compiled the original with.
 
@@ -439,7 +440,5 @@ def _jit_again(variant: types.FunctionType, dispatcher: Any) -> Any:
     overwrite (and later be loaded as) the user's own compiled function.
     """
     numba = require_numba()
-    from ..transforms.runtime import prepare_for_numba
-
     prepare_for_numba()
     return numba.jit(**dispatcher.targetoptions)(variant)

@@ -12,23 +12,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import UnsupportedTarget
+from .._optional import require_torch
+from .torch_repair import Repair
 
-TORCH_HINT = "install the torch extra: pip install 'approxify[torch]' (torch==2.13.0)"
+@dataclass(frozen=True)
+class Layer:
+    """A model site's locator: the module at ``path`` (in the user's model's naming)."""
 
-
-def is_torch_module(obj: Any) -> bool:
-    """Whether ``obj`` is a ``torch.nn.Module``, checked without importing torch."""
-    return any(f"{c.__module__}.{c.__qualname__}" == "torch.nn.modules.module.Module"
-               for c in type(obj).__mro__)
-
-
-def require_torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise UnsupportedTarget(f"this target needs torch, which cannot be imported; {TORCH_HINT}.") from None
-    return torch
+    path: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +31,10 @@ class TorchProgram:
     variant: Any = None  # None: nothing changed yet
     observations: Mapping[str, Any] = field(default_factory=dict)  # family -> what example runs saw
     fits: dict[Any, Any] = field(default_factory=dict, compare=False)  # trained surrogates, shared
+    repair: Repair | None = field(default=None, compare=False)  # repair=: fine-tune after pruning
+
+    per_sample = True  # losses are per sample of a batch
+    has_weights = True
 
     @property
     def name(self) -> str:
@@ -71,6 +66,21 @@ class TorchProgram:
     def source(self) -> str:
         return repr(self.current)
 
+    def exact(self) -> Any:
+        """What variants are compared with: a private copy in eval mode (the user's model may
+        be training; it is neither used nor switched)."""
+        return replace(self, variant=None).build()
+
+    def with_repair(self, repair: Repair) -> TorchProgram:
+        return replace(self, repair=repair)
+
+    def repaired(self, structure: str) -> TorchProgram:
+        """The post-build hook: the variant so far with its weights repaired (``repair=``),
+        when it changed the structure (``structure`` is that change's config key)."""
+        if self.repair is None or self.variant is None or not structure:
+            return self
+        return self.with_variant(self.repair.apply(self.build(), structure))
+
     def build(self) -> Any:
         """The variant as a new module in eval mode with gradients off."""
         model = copy.deepcopy(self.current)
@@ -92,22 +102,6 @@ def named_leaves(model: Any) -> Iterator[tuple[str, Any]]:
     for path, module in model.named_modules():
         if path:
             yield path, module
-
-
-def run_hooked(model: Any, items: Any, hooks: list[Any]) -> None:
-    """Run ``model`` on each input (a tensor, a tuple, ``Args``) in inference mode, then remove
-    ``hooks`` (forward hooks registered for this run), also when a batch fails."""
-    from ..measure.inputs import split_call
-
-    torch = require_torch()
-    try:
-        with torch.inference_mode():
-            for item in items:
-                args, kwargs = split_call(item)
-                model(*args, **kwargs)
-    finally:
-        for hook in hooks:
-            hook.remove()
 
 
 def get_module(model: Any, path: str) -> Any:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Setting
-
 from ..sites import Knob, Site
-from ..targets.torch import require_torch
+from ..targets.torch import Layer, require_torch
+from .torch_fused import unfuse_ancestors
 
 
 def layer_site(path: str, module: Any, family: str, knob: Knob, *, model: Any = None,
@@ -28,6 +28,7 @@ def layer_site(path: str, module: Any, family: str, knob: Knob, *, model: Any = 
         where=path,
         detail=f"{type(module).__name__}, {parameters:,} parameters",
         facts={"layer": type(module).__name__, "parameters": parameters, **facts},
+        locator=Layer(path),
     )
 
 
@@ -97,21 +98,16 @@ def replaceable(model: Any, path: str) -> bool:
     return type(parent).__name__ != "MultiheadAttention"
 
 
-def edit_layers(program: Any, settings: Mapping[str, Setting],
+def edit_layers(program: Any, settings: Mapping[Site, Setting],
                 change: Callable[[Any, str, str, Any], None]) -> Any:
-    """A new program whose model is a copy with ``change(model, site, path, setting)`` applied
-    for every non-exact setting, in order; the program given is not touched."""
-    from .torch_fused import unfuse_ancestors
-
+    """A new program whose model is a copy with ``change(model, site id, path, setting)``
+    applied for every non-exact setting, in order; the program given is not touched."""
     model = program.edited()
     for site, setting in settings.items():
+        path = site.locator.path
         # a layer of a dropped block is gone, and its setting with it, as a perforated loop's
         # skipped iterations take their approximations along
-        if not setting.is_exact and not in_dropped_block(model, path_of(site)):
-            change(model, site, path_of(site), setting)
-            unfuse_ancestors(model, path_of(site))
+        if not setting.is_exact and not in_dropped_block(model, path):
+            change(model, site.id, path, setting)
+            unfuse_ancestors(model, path)
     return program.with_variant(model)
-
-
-def path_of(site: str) -> str:
-    return site.rpartition("/")[0]

@@ -12,13 +12,14 @@ import ast
 import copy
 import zlib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 
 from ...config import LOOP_POLICIES, Perforate, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
-from .. import register
+from .._base import Transform, register
 from . import runtime as _runtime  # noqa: F401  (registers the helpers)
 
 RATES = (0.25, 0.5, 0.75)
@@ -26,10 +27,19 @@ POLICIES = ("modulo", "truncate", "random")
 MAX_DENOMINATOR = 64  # modulo realises the kept share as a fraction p/q with q <= 64
 
 
+@dataclass(frozen=True)
+class Loop:
+    """A perforation site's locator: the ``index``-th ``for`` loop (source order) of a function."""
+
+    function: str  # key of the lifted function
+    index: int
+
+
 @register
-class PythonPerforation:
+class PythonPerforation(Transform):
     family = "perforate"
     target = "python"
+    order = 0
 
     def discover(self, program: PythonProgram) -> list[Site]:
         sites = []
@@ -38,18 +48,20 @@ class PythonPerforation:
                 sites.append(self._site(lifted, index, loop))
         return sites
 
-    def apply(self, program: PythonProgram, settings: Mapping[str, Setting]) -> PythonProgram:
+    def check(self, program: PythonProgram, site: Site, setting: Setting) -> None:
+        assert isinstance(setting, Perforate)
+        if setting.policy not in LOOP_POLICIES:
+            raise InvalidConfig(
+                f"config[{site.id!r}]: policy {setting.policy!r} prunes layers of a model; a "
+                f"loop takes one of {', '.join(LOOP_POLICIES)}."
+            )
+
+    def apply(self, program: PythonProgram, settings: Mapping[Site, Setting]) -> PythonProgram:
         by_function: dict[str, dict[int, Perforate]] = {}
-        for site_id, setting in settings.items():
-            key, _, index = site_id.rpartition("/for#")
+        for site, setting in settings.items():
             assert isinstance(setting, Perforate)
-            if setting.policy not in LOOP_POLICIES:
-                raise InvalidConfig(
-                    f"config[{site_id!r}]: policy {setting.policy!r} prunes layers of a model; a "
-                    f"loop takes one of {', '.join(LOOP_POLICIES)}."
-                )
             if not setting.is_exact:
-                by_function.setdefault(key, {})[int(index)] = setting
+                by_function.setdefault(site.locator.function, {})[site.locator.index] = setting
         helpers: set[str] = set()
         for key, chosen in by_function.items():
             lifted = program.functions[key]
@@ -77,6 +89,7 @@ class PythonPerforation:
             where=lifted.where(loop),
             detail=header if len(header) < 60 else header[:57] + "...",
             facts={"accumulators": accumulators, "early_exit": _has_early_exit(loop)},
+            locator=Loop(lifted.key, index),
         )
 
 

@@ -11,7 +11,7 @@ import itertools
 import math
 import random
 
-from ..runtime import runtime_helper
+from ...targets.python_runtime import runtime_helper
 
 
 @runtime_helper()

@@ -40,7 +40,7 @@ from ...targets.torch import (
     require_torch,
     set_module,
 )
-from .. import register
+from .._base import Transform, register
 from ..torch_graph import chain_step, traced_consumer
 from ..torch_sites import edit_layers, in_dropped_block, kept_blocks, layer_site, repeated_blocks
 from .sparse import SPARSE_FROM, sparse_linear
@@ -50,9 +50,10 @@ MAGNITUDE_RATES = (0.75, 0.9, 0.95)
 
 
 @register
-class TorchPruning:
+class TorchPruning(Transform):
     family = "perforate"
     target = "torch"
+    order = 0
 
     def discover(self, program: TorchProgram) -> list[Site]:
         nn = require_torch().nn
@@ -76,13 +77,18 @@ class TorchPruning:
                                     magnitude_storage=storage))
         return sites
 
-    def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
+    def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
+        assert isinstance(setting, Perforate)
+        if not setting.is_exact and "blocks" in site.facts and setting.policy not in LOOP_POLICIES:
+            raise InvalidConfig(_blocks_policy_message(site.id, site.locator.path, setting))
+
+    def apply(self, program: TorchProgram, settings: Mapping[Site, Setting]) -> TorchProgram:
         program = edit_layers(program, settings, _prune)
         # last, so neuron pruning of another layer shrinks these while they are still dense
         model = program.variant
         nn = require_torch().nn
         for site, setting in settings.items():
-            path = site.rpartition("/")[0]
+            path = site.locator.path
             layer = None if setting.is_exact or in_dropped_block(model, path) else get_module(model, path)
             if type(layer) is nn.Linear and setting.rate >= SPARSE_FROM and (
                     setting.policy == "magnitude" or _zeroed_by_magnitude(model, path, setting)):
@@ -92,11 +98,8 @@ class TorchPruning:
 
 def _prune(model: Any, site: str, path: str, setting: Perforate) -> None:
     if repeated_blocks(get_module(model, path)):
-        if setting.policy not in ("modulo", "truncate", "random"):
-            raise InvalidConfig(
-                f"config[{site!r}]: blocks of {path} are dropped like loop iterations, with "
-                f"policy 'modulo', 'truncate' or 'random', not {setting.policy!r}."
-            )
+        if setting.policy not in LOOP_POLICIES:
+            raise InvalidConfig(_blocks_policy_message(site, path, setting))
         set_module(model, path, drop_blocks(get_module(model, path), setting))
         return
     policy = setting.policy
@@ -113,6 +116,11 @@ def _prune(model: Any, site: str, path: str, setting: Perforate) -> None:
             "use policy='magnitude' for this layer."
         )
     prune_neurons(model, path, chain, setting.rate)
+
+
+def _blocks_policy_message(site: str, path: str, setting: Perforate) -> str:
+    return (f"config[{site!r}]: blocks of {path} are dropped like loop iterations, with "
+            f"policy 'modulo', 'truncate' or 'random', not {setting.policy!r}.")
 
 
 def _zeroed_by_magnitude(model: Any, path: str, setting: Perforate) -> bool:

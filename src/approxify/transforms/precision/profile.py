@@ -22,7 +22,7 @@ import numpy as np
 from ...errors import TargetFailed
 from ...measure.inputs import InputSet
 from ...targets.python import PythonProgram
-from ..runtime import runtime_helper
+from ...targets.python_runtime import runtime_helper
 from .places import RETURN, variables, wrap_definitions
 
 _RECORDING: list[Profile] = []  # the profile being recorded (a stack, for safety)

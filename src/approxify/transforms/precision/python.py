@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ...config import FLOAT_BITS, Precision, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
-from .. import register
+from .._base import Transform, register
 from . import runtime
 from .constructors import with_dtype
 from .flow import flow_groups
@@ -40,18 +42,29 @@ def parse_site_id(site: str) -> tuple[str, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Variable:
+    """A precision site's locator: a variable of a function (``name`` is ``return`` for its
+    returned values)."""
+
+    function: str  # key of the lifted function
+    name: str
+
+
 @register
-class PythonPrecision:
+class PythonPrecision(Transform):
     family = "precision"
     target = "python"
-    tuning_examples = 3  # tuning inputs profiled: dtypes rarely differ between inputs
+    order = 2
+    examples = 3  # tuning inputs profiled: dtypes rarely differ between inputs
+    sites_need_examples = True
 
     def observe(self, program: PythonProgram, examples, *, name: str):
         """Run the program on ``examples`` and record the float data each variable holds."""
         return profile_program(program, examples, name=name)
 
     def discover(self, program: PythonProgram) -> list[Site]:
-        profile = program.observed("precision")
+        profile = program.observed(self.family)
         if profile is None:
             return []  # found by profiling only: sites(fn, example_inputs=...)
         sites = []
@@ -81,21 +94,41 @@ class PythonPrecision:
             return None
         return self._site(lifted, parsed[1], _narrower("float64", lifted), facts={"profiled": False})
 
-    def apply(self, program: PythonProgram, settings: Mapping[str, Setting]) -> PythonProgram:
+    def check(self, program: PythonProgram, site: Site, setting: Setting) -> None:
+        assert isinstance(setting, Precision)
+        jitted = program.functions[site.locator.function].jitted
+        allowed = NUMBA_DTYPES if jitted else PYTHON_DTYPES
+        if not setting.is_exact and setting.dtype not in allowed:
+            raise InvalidConfig(
+                f"config[{site.id!r}] asks for {setting.dtype}, which "
+                f"{'numba-compiled' if jitted else 'Python'} code does not "
+                f"offer; use one of {', '.join(allowed)}."
+            )
+
+    def explain_empty(self, program: PythonProgram) -> str | None:
+        """Precision was asked for and nothing can be lowered: say what the profile saw."""
+        profile = program.observed(self.family)
+        held = [f"{v.name}: {v.summary()}" for v in profile.variables.values()] if profile else []
+        summary = "; ".join(held[:12]) + (" …" if len(held) > 12 else "") or "no variables"
+        if profile and any(v.is_float for v in profile.variables.values()):
+            return (
+                f"precision tuning has nothing to lower in {program.name}: its float data is already "
+                f"as narrow as approxify offers (float16 in Python, float32 in numba code), or "
+                f"plain Python floats, which lowering cannot speed up; on the example inputs its "
+                f"variables held {summary}."
+            )
+        return (
+            f"precision tuning found no float data in {program.name}: on the example inputs its "
+            f"variables held {summary}. Only float variables and arrays (Python floats, NumPy "
+            "float scalars and float arrays) can be lowered."
+        )
+
+    def apply(self, program: PythonProgram, settings: Mapping[Site, Setting]) -> PythonProgram:
         by_function: dict[str, dict[str, str]] = {}
         for site, setting in settings.items():
             assert isinstance(setting, Precision)
-            if setting.is_exact:
-                continue
-            key, name = parse_site_id(site)  # type: ignore[misc]
-            allowed = NUMBA_DTYPES if program.functions[key].jitted else PYTHON_DTYPES
-            if setting.dtype not in allowed:
-                raise InvalidConfig(
-                    f"config[{site!r}] asks for {setting.dtype}, which "
-                    f"{'numba-compiled' if program.functions[key].jitted else 'Python'} code does not "
-                    f"offer; use one of {', '.join(allowed)}."
-                )
-            by_function.setdefault(key, {})[name] = setting.dtype
+            if not setting.is_exact:
+                by_function.setdefault(site.locator.function, {})[site.locator.name] = setting.dtype
         helpers: set[str] = set()
         for key, lowered in by_function.items():
             lifted = program.functions[key]
@@ -131,6 +164,7 @@ class PythonPrecision:
             where=lifted.where(),
             detail=f"{'returned value' if name == RETURN else name}: {facts.get('held', 'float')}",
             facts=facts,
+            locator=Variable(lifted.key, name),
         )
 
 
@@ -149,5 +183,4 @@ def _narrower(dtype: str, lifted: LiftedFunction) -> tuple[str, ...]:
 
 
 def _with_group(site: Site, group: str) -> Site:
-    return Site(site.id, site.family, site.target, site.knob, site.where, site.detail,
-                {**site.facts, "group": group})
+    return dataclasses.replace(site, facts={**site.facts, "group": group})

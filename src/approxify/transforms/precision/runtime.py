@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as _ax_np
 
-from ..runtime import numba_setup, runtime_constant, runtime_helper
+from ...targets.python_runtime import numba_setup, runtime_constant, runtime_helper
 
 IMPORT = "import numpy as _ax_np"
 DTYPES = {"float32": _ax_np.float32, "float16": _ax_np.float16}

@@ -24,16 +24,26 @@ from ...config import Precision, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
-from .. import register
+from .._base import Transform, register
 from ..torch_sites import edit_layers, layer_site, replaceable
-from .torch_smoothing import SMOOTHING, activation_range, has_range, observe_ranges, smoothed_int8
+from .torch_smoothing import (
+    SMOOTHING,
+    activation_range,
+    has_range,
+    observe_ranges,
+    range_key,
+    smoothed_int8,
+)
 
 
 @register
-class TorchPrecision:
+class TorchPrecision(Transform):
     family = "precision"
     target = "torch"
-    tuning_examples = 8  # tuning batches whose activation ranges smoothed int8 uses
+    order = 2
+    examples = 8  # tuning batches whose activation ranges smoothed int8 uses
+    fits_need_examples = True
+    keeps_gradients = False  # int8 kernels have no gradients: repair trains before lowering
 
     def observe(self, program: TorchProgram, examples, *, name: str) -> dict[str, Any]:
         return observe_ranges(program, list(examples))
@@ -52,7 +62,18 @@ class TorchPrecision:
                                         model=program.model))
         return sites
 
-    def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
+    def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
+        assert isinstance(setting, Precision)
+        layer = get_module(program.model, site.locator.path)
+        if setting.dtype == "int8":
+            check_int8_kernel(layer, site.id)
+        elif not setting.is_exact and setting.dtype not in ("bfloat16", "float16"):
+            raise InvalidConfig(f"config[{site.id!r}]: a layer takes bfloat16, float16 or int8, not {setting.dtype}.")
+
+    def fit_key(self, site_id: str, setting: Setting) -> str | None:
+        return range_key(site_id) if setting.smoothing is not None else None
+
+    def apply(self, program: TorchProgram, settings: Mapping[Site, Setting]) -> TorchProgram:
         def lower(model, site: str, path: str, setting: Precision) -> None:
             layer = get_module(model, path)
             if setting.smoothing is None:

@@ -20,13 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import InvalidConfig
-from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, run_hooked
+from ...measure.inputs import run_hooked
+from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch
+from .._fits import fit_kind
 from ..torch_sites import replaceable
 
 SMOOTHING = 0.8  # the migration strength offered to the tuner (see the module docstring)
 RANGE_KIND = "activation-range"
 
 
+@fit_kind(RANGE_KIND)
 @dataclass(frozen=True)
 class ActivationRange:
     """The largest magnitude each input channel of a layer took on the example inputs."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ...markers import ALTERNATIVES, SIDE_EFFECTS
 from ...targets.python import LiftedFunction, numba_dispatcher
 from ..precision.constructors import resolve
 from ..precision.places import scope_nodes
@@ -27,8 +28,6 @@ MATH = {getattr(math, n) for n in (
     "erf", "erfc", "gamma", "lgamma",
 ) if hasattr(math, n)}
 
-ALTERNATIVES = "__approxify_alternatives__"  # set by ax.alternatives on the exact function
-SIDE_EFFECTS = "__approxify_side_effects__"  # set by ax.has_side_effects
 
 
 @dataclass(frozen=True)

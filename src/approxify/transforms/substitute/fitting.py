@@ -16,8 +16,12 @@ from typing import Any
 from ...config import Substitute
 from ...errors import InvalidConfig
 from ...targets.python import PythonProgram
+from .._fits import UNTAGGED, fit_kind
+from . import surrogates
+from .surrogates import Samples, Surrogate, TooFewSamples, minimum_samples
 
 
+@fit_kind(UNTAGGED)
 @dataclass(frozen=True)
 class Fitted:
     """A surrogate with what its call site needs to use it."""
@@ -34,25 +38,9 @@ class Fitted:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Fitted:
-        from .surrogates import Surrogate
-
         levels = data.get("levels")
         return Fitted(Surrogate.from_dict(data["surrogate"]), int(data["outputs"]), bool(data["tuple_result"]),
                       tuple(float(v) for v in levels) if levels is not None else None)
-
-
-def load_fit(data: dict[str, Any]) -> Any:
-    """A saved fit: a call site's surrogate (:class:`Fitted`), a model block's (``block-mlp``) or
-    a layer's activation range for smoothed int8 (``activation-range``)."""
-    if data.get("kind") == "block-mlp":
-        from .torch_blocks import BlockFit
-
-        return BlockFit.from_dict(data)
-    if data.get("kind") == "activation-range":
-        from ..precision.torch_smoothing import ActivationRange
-
-        return ActivationRange.from_dict(data)
-    return Fitted.from_dict(data)
 
 
 def fit_key(site: str, setting: Substitute) -> str:
@@ -61,15 +49,11 @@ def fit_key(site: str, setting: Substitute) -> str:
 
 def minimum_rows(setting: Substitute, arguments: int, outputs: int = 1) -> int:
     """Traced values a setting needs before it is offered (the surrogates' own minimums)."""
-    from .surrogates import minimum_samples
-
     return minimum_samples(setting.kind, arguments, outputs, options=setting.fit_options())
 
 
 def fit_for(program: PythonProgram, site: str, setting: Substitute) -> Fitted:
     """The fitted surrogate of ``site`` for ``setting``: from the cache, or fitted now."""
-    from .surrogates import Samples, TooFewSamples, fit
-
     key = fit_key(site, setting)
     if key in program.fits:
         return program.fits[key]
@@ -93,7 +77,7 @@ def fit_for(program: PythonProgram, site: str, setting: Substitute) -> Fitted:
         program.fits[key] = _FITTED[memo_key]
         return program.fits[key]
     try:
-        surrogate = fit(setting.kind, Samples(x, y), options=setting.fit_options(), seed=0)
+        surrogate = surrogates.fit(setting.kind, Samples(x, y), options=setting.fit_options(), seed=0)
     except TooFewSamples as exc:
         raise InvalidConfig(
             f"config[{site!r}]: a {setting.label()} surrogate needs at least {exc.needed} traced "

@@ -18,16 +18,17 @@ import ast
 import copy
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ...config import Setting, Substitute
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
-from .. import register
-from . import runtime as _runtime  # noqa: F401  (registers the helpers)
+from .._base import Transform, register
+from .runtime import _ax_Substituted, guard_counts
 from .calls import ALTERNATIVES, SIDE_EFFECTS, CallSite, call_sites
-from .fitting import fit_for, minimum_rows
+from .fitting import fit_for, fit_key, minimum_rows
 from .trace import SiteTrace, trace_program
 
 ONE_ARGUMENT = (Substitute("poly", degree=4), Substitute("poly", degree=8), Substitute("poly", degree=16),
@@ -38,18 +39,32 @@ RECHECK = (0.1, 0.2, 0.3)  # recheck bands offered for a yes/no test's surrogate
 MEMO_MAX_ARGUMENTS = 3
 
 
+@dataclass(frozen=True)
+class Call:
+    """A substitution site's locator: one call (by its call-site id) in a function."""
+
+    function: str  # key of the lifted function
+    call: str  # CallSite.id
+
+
 @register
-class PythonSubstitution:
+class PythonSubstitution(Transform):
     family = "substitute"
     target = "python"
-    tuning_examples = 20  # tuning inputs traced: surrogates are fitted on what they give
+    order = 1
+    examples = 20  # tuning inputs traced: surrogates are fitted on what they give
+    sites_need_examples = True
+    fits_need_examples = True
+    # fitting surrogates (networks especially) costs seconds per site and setting, which a
+    # default run should not spend where loops and floats already pay: asked for by name
+    by_default = False
 
     def observe(self, program: PythonProgram, examples, *, name: str):
         """Run the program on ``examples`` and record each candidate call's arguments and results."""
         return trace_program(program, examples, name=name)
 
     def discover(self, program: PythonProgram) -> list[Site]:
-        traces = program.observed("substitute")
+        traces = program.observed(self.family)
         if traces is None:
             return []  # found by tracing only: sites(fn, example_inputs=...)
         sites = []
@@ -68,10 +83,48 @@ class PythonSubstitution:
                 return _site(program.functions[key], call, None, traced=False)
         return None
 
-    def apply(self, program: PythonProgram, settings: Mapping[str, Setting]) -> PythonProgram:
-        chosen = {site: s for site, s in settings.items() if isinstance(s, Substitute) and not s.is_exact}
+    def check(self, program: PythonProgram, site: Site, setting: Setting) -> None:
+        assert isinstance(setting, Substitute)
+        if setting.is_exact:
+            return
+        lifted = program.functions[site.locator.function]
+        call = next(c for c in call_sites(lifted, program.named_calls) if c.id == site.locator.call)
+        if lifted.jitted:
+            raise InvalidConfig(
+                f"config[{call.id!r}]: the call is inside numba-compiled code, where a Python "
+                "surrogate cannot run; substitute calls in interpreted functions only."
+            )
+        if getattr(call.callee, SIDE_EFFECTS, False):
+            raise InvalidConfig(
+                f"config[{call.id!r}]: {call.name} is marked as having side effects (ax.has_side_effects), "
+                "so its calls are never replaced; remove the marker if replacing them is safe."
+            )
+        names = [a.__name__ for a in getattr(call.callee, ALTERNATIVES, ())]
+        if setting.kind == "alternative" and setting.name not in names:
+            raise InvalidConfig(
+                f"config[{call.id!r}] asks for the alternative {setting.name!r}, but {call.name} has "
+                f"{'alternatives ' + ', '.join(names) if names else 'none'}; register them with "
+                f"@ax.alternatives(...) on {call.name}."
+            )
+
+    def unknown_hint(self, site_id: str, setting: Setting) -> str:
+        return (" A call to a function named with calls= is a site only when the same "
+                "calls= is given again (ax.apply(..., calls=[...]), ax.load(path, calls=[...]))."
+                if "/call:" in site_id else "")
+
+    def fit_key(self, site_id: str, setting: Setting) -> str | None:
+        return fit_key(site_id, setting) if setting.kind not in ("exact", "alternative") else None
+
+    def counters(self, variant: Any) -> dict[str, Any]:
+        return guard_counts(variant)
+
+    def apply(self, program: PythonProgram, settings: Mapping[Site, Setting]) -> PythonProgram:
+        chosen = {site.locator.call: s for site, s in settings.items() if not s.is_exact}
+        functions = {site.locator.function for site in settings}
         constants: dict[str, Any] = {}
         for key, lifted in program.functions.items():
+            if key not in functions:
+                continue
             calls = {id(c.node): c for c in call_sites(lifted, program.named_calls) if c.id in chosen}
             if not calls:
                 continue
@@ -91,29 +144,10 @@ class PythonSubstitution:
 
 
 def _replacement(program: PythonProgram, call: CallSite, setting: Substitute) -> Any:
-    key = call.id.rpartition("/call:")[0]
-    if program.functions[key].jitted:
-        raise InvalidConfig(
-            f"config[{call.id!r}]: the call is inside numba-compiled code, where a Python "
-            "surrogate cannot run; substitute calls in interpreted functions only."
-        )
-    if getattr(call.callee, SIDE_EFFECTS, False):
-        raise InvalidConfig(
-            f"config[{call.id!r}]: {call.name} is marked as having side effects (ax.has_side_effects), "
-            "so its calls are never replaced; remove the marker if replacing them is safe."
-        )
+    """What replaces the call (checked by ``check`` before): the alternative, or the guarded
+    surrogate fitted for ``setting``."""
     if setting.kind == "alternative":
-        for alternative in getattr(call.callee, ALTERNATIVES, ()):
-            if alternative.__name__ == setting.name:
-                return alternative
-        names = [a.__name__ for a in getattr(call.callee, ALTERNATIVES, ())]
-        raise InvalidConfig(
-            f"config[{call.id!r}] asks for the alternative {setting.name!r}, but {call.name} has "
-            f"{'alternatives ' + ', '.join(names) if names else 'none'}; register them with "
-            f"@ax.alternatives(...) on {call.name}."
-        )
-    from .runtime import _ax_Substituted
-
+        return next(a for a in getattr(call.callee, ALTERNATIVES, ()) if a.__name__ == setting.name)
     fitted = fit_for(program, call.id, setting)
     if setting.recheck is not None and fitted.levels is None:
         raise InvalidConfig(
@@ -190,4 +224,5 @@ def _site(lifted: LiftedFunction, call: CallSite, trace: SiteTrace | None, *, tr
         where=lifted.where(call.node),
         detail=detail,
         facts=facts,
+        locator=Call(lifted.key, call.id),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as _ax_np
 
-from ..runtime import runtime_helper
+from ...targets.python_runtime import runtime_helper
 
 
 def guard_counts(variant) -> dict:

@@ -15,18 +15,22 @@ from ...config import Setting, Substitute
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
-from .. import register
+from .._base import Transform, register
 from ..torch_sites import edit_layers, layer_site, replaceable
+from .fitting import fit_key
 from .torch_blocks import block_sites, observe_blocks, replace_block
 
 RANK_SHARES = (0.125, 0.25, 0.5)  # of the rank at which the factored layer is as large as the original
 
 
 @register
-class TorchSubstitute:
+class TorchSubstitute(Transform):
     family = "substitute"
     target = "torch"
-    tuning_examples = 8  # tuning batches whose block inputs and outputs surrogates learn from
+    order = 1
+    examples = 8  # tuning batches whose block inputs and outputs surrogates learn from
+    fits_need_examples = True
+    by_default = False  # training block surrogates costs seconds each: asked for by name
 
     def observe(self, program: TorchProgram, examples, *, name: str) -> dict[str, Any]:
         return observe_blocks(program, list(examples))
@@ -46,7 +50,22 @@ class TorchSubstitute:
                                             model=program.model))
         return sites
 
-    def apply(self, program: TorchProgram, settings: Mapping[str, Setting]) -> TorchProgram:
+    def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
+        assert isinstance(setting, Substitute)
+        if setting.kind != "mlp" and not setting.is_exact:
+            check_factorable(get_module(program.model, site.locator.path), site.id, setting)
+
+    def unknown_hint(self, site_id: str, setting: Setting) -> str:
+        if getattr(setting, "kind", None) != "mlp":
+            return ""
+        return (" A block's surrogate is trained on what the block computes: its site "
+                "exists once example inputs have run (ax.apply(model, config, "
+                "example_inputs=batches[:8]), ax.sites(model, example_inputs=...)).")
+
+    def fit_key(self, site_id: str, setting: Setting) -> str | None:
+        return fit_key(site_id, setting) if setting.kind == "mlp" else None
+
+    def apply(self, program: TorchProgram, settings: Mapping[Site, Setting]) -> TorchProgram:
         def substitute(model: Any, site: str, path: str, setting: Substitute) -> None:
             if setting.kind == "mlp":
                 replace_block(program, model, site, path, setting)
@@ -58,6 +77,11 @@ class TorchSubstitute:
 
 def _factor(model: Any, site: str, path: str, setting: Substitute) -> None:
     layer = get_module(model, path)
+    check_factorable(layer, site, setting)
+    set_module(model, path, factored(layer, setting.rank))
+
+
+def check_factorable(layer: Any, site: str, setting: Substitute) -> None:
     if setting.kind != "lowrank" or not isinstance(layer, require_torch().nn.Linear):
         raise InvalidConfig(
             f"config[{site!r}]: a model's layer is substituted with Substitute('lowrank', "
@@ -69,7 +93,6 @@ def _factor(model: Any, site: str, path: str, setting: Substitute) -> None:
             f"config[{site!r}]: rank {setting.rank} must lie in 1..{limit - 1} for "
             f"Linear({layer.in_features}, {layer.out_features})."
         )
-    set_module(model, path, factored(layer, setting.rank))
 
 
 def useful_ranks(inputs: int, outputs: int) -> tuple[int, ...]:

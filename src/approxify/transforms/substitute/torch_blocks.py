@@ -23,7 +23,9 @@ from typing import Any
 
 from ...config import Substitute
 from ...errors import InvalidConfig
-from ...targets.torch import TorchProgram, get_module, require_torch, run_hooked
+from ...measure.inputs import run_hooked
+from ...targets.torch import TorchProgram, get_module, require_torch, set_module
+from .._fits import fit_kind
 from ..torch_sites import repeated_blocks
 from .fitting import fit_key
 
@@ -105,6 +107,7 @@ def block_sites(program: TorchProgram) -> dict[str, tuple[tuple[Substitute, ...]
     return found
 
 
+@fit_kind("block-mlp")
 @dataclass(frozen=True)
 class BlockFit:
     """A trained block surrogate's weights, as plain lists (JSON) and back."""
@@ -134,8 +137,6 @@ class BlockFit:
 
 
 def replace_block(program: TorchProgram, model: Any, site: str, path: str, setting: Substitute) -> None:
-    from ...targets.torch import set_module
-
     set_module(model, path, block_fit(program, site, setting).module())
 
 

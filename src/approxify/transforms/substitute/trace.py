@@ -22,7 +22,7 @@ import numpy as np
 from ...errors import TargetFailed
 from ...measure.inputs import InputSet
 from ...targets.python import PythonProgram
-from ..runtime import runtime_helper
+from ...targets.python_runtime import runtime_helper
 from .calls import SIDE_EFFECTS, call_sites
 
 ROWS_PER_CALL = 4096  # rows kept from one call with array arguments (a seeded subsample)

@@ -18,7 +18,7 @@ BLAS thread and a steady allocator (see :mod:`.precision`):
   random search and exhaustive search; and the evaluations each needed to reach 95% of the best
   found by any.
 
-Run: ``python -m approxify.bench.suite --out suite.json`` (``--quick``: fewer inputs and trials,
+Run: ``python -m benchmarks.suite --out suite.json`` (``--quick``: fewer inputs and trials,
 one bound; ``--only a,b``: some programs). ``make bench`` runs it with the other sections.
 """
 
@@ -34,7 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..search.tuner import split_indices
+import approxify as ax
+from approxify.measure.cost import time_pair
+from approxify.measure.inputs import InputSet
+from approxify.search.baseline import split_indices
+
 from .child import run_each
 
 BOUNDS = (0.05, 0.10)
@@ -63,32 +67,30 @@ class Program:
 
 
 SUITE = (
-    Program("blackscholes", "Black–Scholes, 16384 options per call", "approxify.bench.programs.blackscholes",
+    Program("blackscholes", "Black–Scholes, 16384 options per call", "benchmarks.programs.blackscholes",
             "price", "NumPy", quick_options={"options": 2048}),
-    Program("fft", "radix-2 FFT of 32 frames of 1024 samples", "approxify.bench.programs.fft", "spectrum",
+    Program("fft", "radix-2 FFT of 32 frames of 1024 samples", "benchmarks.programs.fft", "spectrum",
             "NumPy, a loop over stages", quick_options={"frames": 4}),
     Program("inversek2j", "inverse kinematics of a two-joint arm, 4096 points",
-            "approxify.bench.programs.inversek2j", "inversek2j", "NumPy"),
-    Program("jmeint", "triangle-pair intersection, 4096 pairs", "approxify.bench.programs.jmeint", "jmeint",
+            "benchmarks.programs.inversek2j", "inversek2j", "NumPy"),
+    Program("jmeint", "triangle-pair intersection, 4096 pairs", "benchmarks.programs.jmeint", "jmeint",
             "NumPy", quick_options={"pairs": 512}),
-    Program("jpeg", "JPEG encode and decode core of a 256x256 image", "approxify.bench.programs.jpeg", "jpeg",
+    Program("jpeg", "JPEG encode and decode core of a 256x256 image", "benchmarks.programs.jpeg", "jpeg",
             "NumPy", quick_options={"size": 64}),
     Program("kmeans", "k-means segmentation of a 64x64 RGB image, 6 colours, 10 iterations",
-            "approxify.bench.programs.kmeans", "segment", "NumPy, loops over iterations and clusters",
+            "benchmarks.programs.kmeans", "segment", "NumPy, loops over iterations and clusters",
             options={"size": 64}, quick_options={"size": 32}),
-    Program("sobel", "Sobel edges of a 512x512 image", "approxify.bench.programs.sobel", "sobel", "NumPy",
+    Program("sobel", "Sobel edges of a 512x512 image", "benchmarks.programs.sobel", "sobel", "NumPy",
             quick_options={"size": 64}),
     Program("dense", "dense layer 32x96 as a loop nest", "approxify.examples.dense", "layer", "plain loops"),
     Program("swaptions", "swaption by Monte Carlo (one-factor HJM), 150 paths",
-            "approxify.bench.programs.swaptions", "price", "plain loops", options={"paths": 150},
+            "benchmarks.programs.swaptions", "price", "plain loops", options={"paths": 150},
             quick_options={"paths": 40}),
 )
 
 
 def measure(name: str, *, quick: bool) -> dict[str, Any]:
     """Everything the suite reports about one program, as plain data."""
-    import approxify as ax
-
     program = next(p for p in SUITE if p.name == name)
     module = importlib.import_module(program.module)
     fn = getattr(module, program.function)
@@ -142,8 +144,6 @@ def _families(fn: Any, examples: list[Any]) -> list[str]:
 def _sites(fn: Any, family: str, examples: list[Any]) -> list[Any]:
     """``fn``'s sites of one family; none where the family finds nothing to change (asked for by
     name, precision refuses a program without float data)."""
-    import approxify as ax
-
     try:
         return ax.sites(fn, families=[family], example_inputs=examples)
     except ax.InvalidArgument:
@@ -156,13 +156,9 @@ class _Timer:
     inputs, whose working set fits in cache, so its figures are not comparable with these."""
 
     def __init__(self, fn: Any, inputs: list[Any], *, repeats: int) -> None:
-        from ..measure.inputs import InputSet
-
         self.fn, self.inputs, self.repeats = fn, InputSet(inputs), repeats
 
     def speedup(self, program: Any) -> float:
-        from ..measure.cost import time_pair
-
         return time_pair(self.fn, program, self.inputs, range(len(self.inputs.items)),
                          repeats=self.repeats).speedup
 
@@ -187,8 +183,6 @@ def _outcome(result: Any, timer: _Timer) -> dict[str, Any]:
 
 def _uniform_configs(fn: Any, examples: list[Any]) -> list[tuple[str, dict[str, Any]]]:
     """The knobs a person tries first: every loop perforated at 50%, every float variable float32."""
-    import approxify as ax
-
     loops = {s.id: ax.Perforate(0.5) for s in _sites(fn, "perforate", examples) if s.knob.choices}
     floats = {s.id: ax.Precision("float32") for s in _sites(fn, "precision", examples)
               if ax.Precision("float32") in s.knob.choices}
@@ -200,8 +194,6 @@ def _baseline(fn: Any, title: str, config: dict[str, Any], heldout: list[Any], t
               quality: Any, bound: float, cap: float) -> dict[str, Any]:
     """A uniform config's losses on the held-out inputs, certified like the tuner's (capped)."""
     import numpy as np
-
-    import approxify as ax
 
     evaluation = ax.evaluate(fn, config, heldout, quality=quality, repeats=1)
     losses = np.minimum(np.asarray(evaluation.losses, dtype=float), cap) / cap
@@ -384,7 +376,7 @@ def reached(curve: list[float], target: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m approxify.bench.suite")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.suite")
     parser.add_argument("--program", choices=[p.name for p in SUITE], help="measure one program (child)")
     parser.add_argument("--quick", action="store_true", help="few inputs and trials, one bound")
     parser.add_argument("--only", default=None, help="comma-separated programs to run")

@@ -1,4 +1,4 @@
-"""``python -m approxify.bench --out BENCHMARKS.md``: side-by-side timings, one run.
+"""``python -m benchmarks --out BENCHMARKS.md``: side-by-side timings, one run.
 
 Five sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
 uniform baselines and random search), the overhead of loop perforation (below), precision tuning
@@ -21,12 +21,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import Perforate, apply
-from ..examples import dense, mc
-from ..measure.cost import time_pair
-from ..measure.inputs import InputSet
-from ..report.environment import environment
-from ..report.result import finite_json
+from approxify import Perforate, apply
+from approxify.examples import dense, mc
+from approxify.measure.cost import time_pair
+from approxify.measure.inputs import InputSet
+from approxify.report.environment import environment
+from approxify.report.result import finite_json
+
 from . import handwritten, models, precision, substitute, suite
 
 SECTIONS = ("suite", "overhead", "precision", "substitute", "models")
@@ -129,7 +130,7 @@ def _suite_and_networks(args: argparse.Namespace, only: list[str] | None, log) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m approxify.bench")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--out", default=None, help="Markdown file to write (default: print)")
     parser.add_argument("--inputs", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=21)
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(only or ()) - set(NAMES))
     if unknown:
         parser.error(f"--only: no suite program or network {', '.join(unknown)}; they are {', '.join(NAMES)}")
-    typed = "python -m approxify.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    typed = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
     command = args.command or ("make bench" if args.out == "BENCHMARKS.md" and not args.keep else typed)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     started = datetime.now(timezone.utc)

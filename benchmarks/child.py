@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -12,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .precision import ONE_THREAD, STEADY_MALLOC
+from .precision import ONE_THREAD, STEADY_MALLOC, child_env
 
 
 def run_each(module: str, option: str, names: list[str], args: list[str], log=None) -> list[dict[str, Any]]:
@@ -27,13 +26,12 @@ def run_each(module: str, option: str, names: list[str], args: list[str], log=No
 
 
 def run_child(module: str, args: list[str]) -> dict[str, Any]:
-    """``python -m approxify.bench.<module> *args --json OUT`` in a clean environment."""
+    """``python -m benchmarks.<module> *args --json OUT`` in a clean environment."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
-        command = [sys.executable, "-m", f"approxify.bench.{module}", *args, "--json", str(out)]
-        base = {k: v for k, v in os.environ.items() if k not in STEADY_MALLOC}
+        command = [sys.executable, "-m", f"benchmarks.{module}", *args, "--json", str(out)]
         done = subprocess.run(command, check=False, capture_output=True, text=True,
-                              env={**base, **ONE_THREAD, **STEADY_MALLOC})
+                              env=child_env({**ONE_THREAD, **STEADY_MALLOC}))
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-4000:]}")
         return json.loads(out.read_text())

@@ -6,7 +6,7 @@ inputs (another seed) the losses of both and paired timings of original, tuned a
 The numba kernel compares its float64 original with the all-float32 variant, the tuned one and a
 float32 version written by hand.
 
-Each kernel runs in fresh interpreters (``python -m approxify.bench.precision --kernel NAME``):
+Each kernel runs in fresh interpreters (``python -m benchmarks.precision --kernel NAME``):
 one tunes and measures with a steady allocator (:data:`STEADY_MALLOC`), a second one times the
 same programs again with the default allocator, as a control.
 """
@@ -27,6 +27,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+import approxify as ax
+from approxify.config import config_from_dict, config_to_dict
+from approxify.measure.cost import time_pair
+from approxify.measure.inputs import InputSet
+from approxify.measure.quality import get_quality, with_cap
+from approxify.measure.runner import Reference
+from approxify.stats import certify
 
 BOUND = 1e-3
 CONFIDENCE = 0.95
@@ -50,12 +60,24 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
                  "MALLOC_TOP_PAD_": str(64 << 20)}
 
+# the folder holding this package (a checkout's root): child interpreters find the suite there
+# wherever they start
+SUITE_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """A child interpreter's environment: this one's without :data:`STEADY_MALLOC`, then ``env``,
+    with :data:`SUITE_ROOT` at the end of ``PYTHONPATH``."""
+    base = {k: v for k, v in os.environ.items() if k not in STEADY_MALLOC}
+    path = os.pathsep.join(p for p in (base.get("PYTHONPATH"), SUITE_ROOT) if p)
+    return {**base, **env, "PYTHONPATH": path}
+
 
 @dataclass(frozen=True)
 class Kernel:
     name: str
     title: str
-    module: str  # under approxify.bench.programs
+    module: str  # under benchmarks.programs
     function: str
     loss_cap: float = 0.02
     strategies: tuple[tuple[str, str], ...] = (REPORTED, ("delta", "none"))
@@ -67,7 +89,7 @@ class Kernel:
     needs: str | None = None  # an optional dependency; the kernel is skipped without it
 
     def load(self) -> Any:
-        return importlib.import_module(f"approxify.bench.programs.{self.module}")
+        return importlib.import_module(f"benchmarks.programs.{self.module}")
 
 
 KERNELS = (
@@ -122,10 +144,6 @@ def label(strategy: str, grouping: str) -> str:
 
 def measure_kernel(kernel: Kernel, *, trials: int, repeats: int, quick: bool) -> dict[str, Any]:
     """Tune, then losses and timings on fresh inputs: plain JSON-able data."""
-    import approxify as ax
-
-    from ..config import config_to_dict
-
     mod = kernel.load()
     fn = getattr(mod, kernel.function)
     inputs = mod.make_inputs(TUNING_INPUTS + HELDOUT_INPUTS, seed=0)
@@ -172,10 +190,6 @@ def time_kernel(kernel: Kernel, figures: dict[str, Any], *, repeats: int) -> dic
 
 
 def _variants(kernel: Kernel, figures: dict[str, Any]) -> dict[str, Any]:
-    import approxify as ax
-
-    from ..config import config_from_dict
-
     mod = kernel.load()
     fn = getattr(mod, kernel.function)
     variants = {"naive": ax.apply(fn, config_from_dict(figures["naive_config"]))}
@@ -189,12 +203,6 @@ def _variants(kernel: Kernel, figures: dict[str, Any]) -> dict[str, Any]:
 def _losses(fn, variants: dict[str, Any], inputs: list, *, quality: str, cap: float | None) -> dict:
     """Mean/max loss of each variant on ``inputs``, and whether it certifies ``BOUND`` there
     (losses capped at ``cap``: the statement the tuner certifies, made on other inputs)."""
-    import numpy as np
-
-    from ..measure.quality import get_quality, with_cap
-    from ..measure.runner import Reference
-    from ..stats import certify, uncapped
-
     metric = get_quality(quality)
     if cap is not None:
         metric = with_cap(metric, cap, bound=BOUND)
@@ -207,8 +215,8 @@ def _losses(fn, variants: dict[str, Any], inputs: list, *, quality: str, cap: fl
         row = {"mean": float(np.mean(losses)), "max": float(np.max(losses)),
                "failures": len(failures), "n": len(indices)}
         if cap is not None:
-            cert = uncapped(certify(losses / cap, bound=BOUND / cap, confidence=CONFIDENCE,
-                                    method="bernstein", failures=len(failures)), cap=cap, bound=BOUND)
+            cert = certify(losses, bound=BOUND, confidence=CONFIDENCE, method="bernstein",
+                           failures=len(failures), cap=cap)
             row.update(certified=cert.holds, upper=cert.upper)
         figures[name] = row
     return figures
@@ -227,9 +235,6 @@ def _pairs(fn, variants: dict[str, Any], figures: dict[str, Any]) -> list[tuple[
 
 
 def _time_pairs(pairs, inputs: list, repeats: int) -> dict[str, dict[str, Any]]:
-    from ..measure.cost import time_pair
-    from ..measure.inputs import InputSet
-
     items = InputSet(inputs)
     rows = {}
     for what, baseline, candidate in pairs:
@@ -270,13 +275,11 @@ def _child(args: list[str], env: dict[str, str], *, given: dict[str, Any] | None
     """Run this module in a fresh interpreter with ``env`` added (and ``given`` figures to time)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
-        command = [sys.executable, "-m", "approxify.bench.precision", *args, "--json", str(out)]
+        command = [sys.executable, "-m", "benchmarks.precision", *args, "--json", str(out)]
         if given is not None:
             (Path(tmp) / "given.json").write_text(json.dumps(given))
             command += ["--time", str(Path(tmp) / "given.json")]
-        base = {k: v for k, v in os.environ.items() if k not in STEADY_MALLOC}
-        done = subprocess.run(command, check=False, capture_output=True, text=True,
-                              env={**base, **env})
+        done = subprocess.run(command, check=False, capture_output=True, text=True, env=child_env(env))
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-4000:]}")
         return json.loads(out.read_text())
@@ -516,7 +519,7 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
     notes = [
         "Notes:",
         "",
-        "- **Programs** (`src/approxify/bench/programs/`) are our own code from published "
+        "- **Programs** (`benchmarks/programs/`, Sobel in `src/approxify/examples/`) are our own code from published "
         "descriptions, written as users write them: Black–Scholes with the Abramowitz–Stegun "
         "polynomial normal CDF and PARSEC-like option ranges (strike within 10% of spot, "
         "volatility 10–60%, maturity 3–12 months); a JPEG-style block DCT as two matrix products "
@@ -564,9 +567,9 @@ def _notes(results: list[dict[str, Any]]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m approxify.bench.precision",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.precision",
                                      description="One kernel of the precision benchmark (run by "
-                                     "python -m approxify.bench, one interpreter per kernel).")
+                                     "python -m benchmarks, one interpreter per kernel).")
     parser.add_argument("--kernel", required=True, choices=[k.name for k in KERNELS])
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=21)

@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import approxify as ax
+from approxify.measure.cost import time_pair
+from approxify.measure.inputs import InputSet
+
 from .child import run_each
 
 BOUND = 0.10
@@ -34,12 +38,8 @@ FAMILY_SETS = (("substitute",), ("substitute", "precision"))
 
 
 def measure(name: str, *, trials: int, repeats: int) -> dict[str, Any]:
-    import approxify as ax
-    from approxify.measure.cost import time_pair
-    from approxify.measure.inputs import InputSet
-
     _, title, module_name, function = next(k for k in KERNELS if k[0] == name)
-    module = importlib.import_module(f"approxify.bench.programs.{module_name}")
+    module = importlib.import_module(f"benchmarks.programs.{module_name}")
     fn = getattr(module, function)
     inputs = module.make_inputs(TUNING_INPUTS + HELDOUT_INPUTS, seed=0)
     fresh = module.make_inputs(FRESH_INPUTS, seed=1)
@@ -123,7 +123,7 @@ def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m approxify.bench.substitute")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.substitute")
     parser.add_argument("--kernel", required=True, choices=[k[0] for k in KERNELS])
     parser.add_argument("--trials", type=int, default=TRIALS)
     parser.add_argument("--repeats", type=int, default=21)

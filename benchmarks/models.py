@@ -19,6 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import approxify as ax
+from approxify.examples import digits, minilm
+from approxify.measure.cost import time_pair
+from approxify.measure.inputs import InputSet, split_call
+from approxify.measure.model_cost import weight_bytes
+from approxify.measure.quality import get_quality
+from approxify.transforms.torch_sites import block_role
+
 from .child import run_each
 from .suite import EFFICIENCY_SHARE, REPEATS, against_baselines, efficiency_curve, reached
 
@@ -33,16 +41,12 @@ PRUNE_AMOUNTS = (0.9, 0.8, 0.7, 0.5, 0.3)
 def _setup(name: str) -> dict[str, Any]:
     """The model, its tuning+held-out inputs, fresh inputs, quality, bound, repair steps, title."""
     if name.startswith("digits"):
-        from ..examples import digits
-
         kind = "MLP" if name == "digits-mlp" else "CNN"
         return {"model": digits.mlp() if kind == "MLP" else digits.cnn(),
                 "inputs": digits.make_inputs(64, copies=8, noise=0.05, seed=0),
                 "fresh": digits.make_inputs(64, copies=2, noise=0.05, seed=1),
                 "quality": "mismatch", "bound": 0.01, "repair": REPAIR_STEPS, "loss_cap": None,
                 "title": f"digits {kind} (batches of 64 8x8 images)"}
-    from ..examples import minilm
-
     batches = minilm.make_inputs(8, tokens=32)
     # no repair: a distillation step of a 22.7M-parameter BERT costs what 300 digits steps do
     return {"model": minilm.model(), "inputs": batches[:32], "fresh": batches[32:48],
@@ -51,11 +55,6 @@ def _setup(name: str) -> dict[str, Any]:
 
 
 def measure(name: str, *, trials: int | None, repeats: int) -> dict[str, Any]:
-    import approxify as ax
-    from approxify.measure.cost import time_pair
-    from approxify.measure.inputs import InputSet
-    from approxify.measure.model_cost import weight_bytes
-
     spec = _setup(name)
     model, fresh, quality, bound = spec["model"], spec["fresh"], spec["quality"], spec["bound"]
     common = {"quality": quality, "bound": bound, "seed": 0, "progress": False, "repair": spec["repair"],
@@ -109,8 +108,6 @@ def measure(name: str, *, trials: int | None, repeats: int) -> dict[str, Any]:
 def _compact(model, config) -> str:
     """``config`` by setting, a layer of repeated blocks shown once for all of them
     (``layer.*.output.dense``) or with the blocks that take the setting (``(blocks 4, 5)``)."""
-    from approxify.transforms.torch_sites import block_role
-
     by_label: dict[str, dict[str, list[str]]] = {}
     blocks: dict[str, int] = {}  # a role shown -> how many blocks its ModuleList has
     for site, setting in config.items():
@@ -133,9 +130,6 @@ def _losses(exact, program, inputs, quality):
     import numpy as np
     import torch
 
-    from approxify.measure.inputs import split_call
-    from approxify.measure.quality import get_quality
-
     metric = get_quality(quality, per_sample=True)
     with torch.inference_mode():
         calls = [split_call(x)[0] for x in inputs]
@@ -144,8 +138,6 @@ def _losses(exact, program, inputs, quality):
 
 def _batch_ms(model, inputs) -> float:
     import torch
-
-    from approxify.measure.inputs import split_call
 
     with torch.inference_mode():
         started = time.perf_counter()
@@ -158,8 +150,6 @@ def _baselines(model, inputs, quality, bound) -> dict[str, Any]:
     """What a person tries first, each with one technique."""
     import torch
     import torch.nn.utils.prune  # noqa: F401  (a submodule torch does not import itself)
-
-    import approxify as ax
 
     linear = [s.id for s in ax.sites(model, families=["precision"]) if "int8" in
               [c.label() for c in s.knob.choices]]
@@ -190,8 +180,6 @@ def run(*, quick: bool = False, repeats: int = 21, only: list[str] | None = None
         log=None) -> list[dict[str, Any]] | None:
     """Every model of :data:`MODELS` (those of ``only`` when given: None if it names none)."""
     from importlib.util import find_spec
-
-    from ..examples import minilm
 
     wanted = [m for m in MODELS if not only or m in only]
     if not wanted:
@@ -285,7 +273,7 @@ def _verdict(what: str, value: float | None, target: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m approxify.bench.models")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.models")
     parser.add_argument("--model", required=True, choices=MODELS)
     parser.add_argument("--trials", type=int, default=None, help="default: TRIALS of the model")
     parser.add_argument("--repeats", type=int, default=21)

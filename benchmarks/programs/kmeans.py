@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from approxify.bench.programs.jpeg import image_rmse
+from .jpeg import image_rmse
 
 QUALITY = image_rmse  # RMSE / 255: a loss of 0.1 is 25.5 gray levels
 CLUSTERS = 6  # as AxBench

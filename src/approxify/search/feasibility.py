@@ -1,0 +1,23 @@
+"""The one rule for "this config fits the bound", used by every step that asks it.
+
+A config is feasible when its mean loss on the inputs measured is at most the bound **and it
+failed on none of them**. Why failures count twice: in the mean a failure (an exception, NaN,
+a timeout) weighs only the loss cap, so a variant that crashes on 1 input in 50 could fit a 5%
+bound on its losses alone, and ship a program that crashes. The search keeps such configs out;
+the certificate still bounds the failure rate of the config it ships on held-out inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def violation(figures: Mapping[str, Any], bound: float) -> float:
+    """How far ``figures`` are from feasible: <= 0 exactly when feasible (Optuna's constraint
+    convention). Each failure adds 1, more than any loss within [0, 1] can make up for."""
+    return float(figures["mean_loss"]) - bound + int(figures["failures"])
+
+
+def feasible(figures: Mapping[str, Any], bound: float) -> bool:
+    return violation(figures, bound) <= 0

@@ -1,0 +1,174 @@
+"""``approximate``'s arguments, checked once into one frozen :class:`Request`.
+
+Every check here runs before the exact program runs or any tuning starts, and each error names
+the argument, what was expected, what was given and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._target import Target
+from ..config import Budget
+from ..errors import InvalidArgument, InvalidArgumentType, NotEnoughInputs
+from ..measure.cost import CostFunction, check_cost
+from ..measure.inputs import read_inputs, units_of
+from ..measure.quality import Quality, get_quality, with_cap
+from ..stats import certificate_method, min_samples
+from .groups import check_grouping
+from .strategies import STRATEGIES
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the user asked ``approximate`` for, checked."""
+
+    items: tuple[Any, ...]  # the inputs, one per call
+    metric: Quality  # with the loss cap, when one is asked for
+    bound: float
+    confidence: float
+    families: tuple[str, ...]
+    explicit_families: bool  # named by the user (an empty family is then an error)
+    select: Any
+    budget: Budget
+    storage: str | None
+    study_name: str | None
+    holdout: float | int
+    n_heldout: int
+    seed: int
+    cost: str | CostFunction
+    repeats: int
+    timeout: float | None
+    max_certify: int
+    loss_cap: float | None
+    repair: int
+    strategy: str
+    grouping: str
+    progress: bool
+
+
+def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound: Any,
+                  confidence: Any, families: Iterable[str] | None, select: Any, budget: Any,
+                  storage: Any, study_name: Any, holdout: Any, seed: Any, cost: Any, repeats: Any,
+                  timeout: Any, max_certify: Any, loss_cap: Any, repair: Any, strategy: Any,
+                  grouping: Any, progress: Any) -> Request:
+    bound = check_probability("bound", bound, example="0.05")
+    metric = with_cap(get_quality(quality, per_sample=target.per_sample), loss_cap, bound=bound)
+    items = read_inputs(inputs, labeled=metric.needs_labels, batches=target.per_sample)
+    confidence = check_probability("confidence", confidence, example="0.95")
+    budget = budget if budget is not None else Budget()
+    if not isinstance(budget, Budget):
+        raise InvalidArgumentType(f"budget= expects ax.Budget(trials=...), got {budget!r}.")
+    if strategy not in STRATEGIES:
+        raise InvalidArgument(
+            f"strategy= expects one of {', '.join(STRATEGIES)}, got {strategy!r}; 'tpe' searches "
+            "combinations with Optuna, 'delta' finds a maximal set of sites to lower, 'random' "
+            "samples configs uniformly (a baseline), 'exhaustive' measures every config (small spaces)."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
+    n_heldout = holdout_count(holdout, len(items))
+    return Request(
+        items=tuple(items), metric=metric, bound=bound, confidence=confidence,
+        families=tuple(target.families_or_default(families)), explicit_families=families is not None,
+        select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
+        n_heldout=n_heldout, seed=seed, cost=check_cost(cost, model=target.per_sample),
+        repeats=check_count("repeats", repeats, example="5"),
+        timeout=check_timeout(timeout), max_certify=check_count("max_certify", max_certify, example="8"),
+        loss_cap=loss_cap, repair=check_repair(repair, target), strategy=strategy,
+        grouping=check_grouping(grouping, model=target.per_sample), progress=bool(progress),
+    )
+
+
+def check_probability(name: str, value: Any, *, example: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentType(f"{name}= expects a number, got {value!r}; e.g. {name}={example}.")
+    if not (0.0 < float(value) < 1.0):
+        raise InvalidArgument(
+            f"{name}= must lie strictly between 0 and 1 (built-in losses are in [0, 1]), "
+            f"got {value!r}; e.g. {name}={example}."
+        )
+    return float(value)
+
+
+def check_count(name: str, value: Any, *, example: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(f"{name}= expects a whole number >= 1, got {value!r}; e.g. {name}={example}.")
+    return value
+
+
+def check_timeout(timeout: Any) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not math.isfinite(timeout) or timeout <= 0:
+        raise InvalidArgument(
+            f"timeout= expects a positive number of seconds per input or None, got {timeout!r}; "
+            "e.g. timeout=10."
+        )
+    return float(timeout)
+
+
+def check_repair(repair: Any, target: Target) -> int:
+    if isinstance(repair, bool) or not isinstance(repair, int) or repair < 0:
+        raise InvalidArgumentType(f"repair= expects a number of fine-tuning steps >= 0, got {repair!r}.")
+    if repair and not target.has_weights:
+        raise InvalidArgument("repair= fine-tunes a model's variants; a Python function has no weights.")
+    return repair
+
+
+def holdout_count(holdout: Any, n_inputs: int) -> int:
+    """How many of ``n_inputs`` are held out: a fraction in (0, 1) or a count."""
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)):
+        raise InvalidArgumentType(
+            f"holdout= expects a fraction in (0, 1) or a number of inputs, got {holdout!r}."
+        )
+    if isinstance(holdout, float) and 0 < holdout < 1:
+        count = round(n_inputs * holdout)
+    elif isinstance(holdout, int) and holdout > 0:
+        count = holdout
+    else:
+        raise InvalidArgument(
+            f"holdout= expects a fraction in (0, 1) or a positive number of inputs, got {holdout!r}."
+        )
+    if not 1 <= count <= n_inputs - 1:
+        raise NotEnoughInputs(
+            f"holdout={holdout!r} leaves {count} of {n_inputs} inputs held out; both the tuning "
+            "and the held-out set need at least one input. Pass more inputs."
+        )
+    return count
+
+
+def check_enough_heldout(request: Request, heldout: Sequence[int], *, per_sample: bool) -> None:
+    """Refuse a request that cannot succeed: too few held-out inputs (or samples, for a model,
+    whose unit of loss is the sample) for any certificate."""
+    units = [units_of(item, per_sample=per_sample) for item in request.items]
+    n_heldout, n_inputs = sum(units[i] for i in heldout), sum(units)
+    metric, bound, confidence = request.metric, request.bound, request.confidence
+    needed = min_samples(bound, confidence=confidence, method=certificate_method(metric.binary),
+                         binary=metric.binary, cap=metric.cap)
+    if n_heldout >= needed:
+        return
+    unit = "samples" if per_sample else "inputs"
+    share = n_heldout / n_inputs
+    holdout = request.holdout
+    total = math.ceil(needed / share) if isinstance(holdout, float) else n_inputs - n_heldout + needed
+    raise NotEnoughInputs(
+        f"{n_heldout} held-out {unit} can never certify a mean loss <= {bound} with confidence "
+        f"{confidence:.0%}: even if every output were identical, at least {needed} are needed. "
+        f"Pass at least {total} {unit} (holdout={holdout!r}), or raise bound= or lower confidence="
+        + _cap_advice(n_heldout, bound=bound, confidence=confidence, metric=metric)
+    )
+
+
+def _cap_advice(n_heldout: int, *, bound: float, confidence: float, metric: Quality) -> str:
+    """Suggest ``loss_cap=`` when a cap well above the bound would cut the inputs needed."""
+    suggested = 20 * bound
+    if metric.binary or metric.cap < 1.0 or suggested >= 1.0:
+        return "."
+    needed = min_samples(bound, confidence=confidence, method=certificate_method(False), cap=suggested)
+    enough = "these suffice" if needed <= n_heldout else f"{needed} held-out inputs would suffice"
+    return f", or cap each input's loss with loss_cap= (with loss_cap={suggested:g}, {enough})."
