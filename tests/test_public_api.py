@@ -8,7 +8,8 @@ def test_exported_members_are_pinned_and_sorted():
     assert ax.__all__ == [
         "ApproxifyError", "Args", "Budget", "Candidate", "Certificate", "Evaluation",
         "InvalidArgument", "InvalidArgumentType", "InvalidConfig", "Knob", "NotEnoughInputs",
-        "Perforate", "Precision", "Quality", "QualityError", "Result", "Setting", "Site", "Substitute", "TargetFailed",
+        "Perforate", "Precision", "Quality", "QualityError", "Result", "ResultFileError", "Setting", "Site",
+        "Substitute", "TargetChanged", "TargetFailed",
         "UnknownSite", "UnsupportedTarget", "alternatives", "apply", "approximate", "certify", "evaluate", "has_side_effects",
         "load", "sites", "source",
     ]
@@ -22,6 +23,8 @@ def test_errors_subclass_the_matching_builtin():
     assert issubclass(ax.InvalidArgumentType, TypeError)
     assert issubclass(ax.UnsupportedTarget, TypeError)
     assert issubclass(ax.TargetFailed, RuntimeError)
+    assert issubclass(ax.ResultFileError, ValueError) and not issubclass(ax.ResultFileError, ax.InvalidArgument)
+    assert issubclass(ax.TargetChanged, RuntimeError)
     for name in ax.__all__:
         obj = getattr(ax, name)
         if isinstance(obj, type) and issubclass(obj, Exception) and obj is not ax.ApproxifyError:

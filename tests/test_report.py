@@ -115,14 +115,20 @@ def test_an_exact_best_says_nothing_changes(tmp_path):
     assert "No held-out figures" in page and "<svg" in page
 
 
-def test_the_change_of_a_model_is_a_layer_table():
+def int8_classifier():
+    """The small classifier of test_torch_target, tuned with one choice: its middle layer in
+    int8 (a second). Returns (model, result)."""
     pytest.importorskip("torch")
     from test_torch_target import trained_classifier
 
     model, batches = trained_classifier()
-    result = ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="bytes",
-                            families=["precision"], select=["2/precision"],
-                            budget=ax.Budget(trials=0), progress=False)
+    return model, ax.approximate(model, batches, quality="rel_l2", bound=0.5, cost="bytes",
+                                 families=["precision"], select=["2/precision"],
+                                 budget=ax.Budget(trials=0), progress=False)
+
+
+def test_the_change_of_a_model_is_a_layer_table():
+    _, result = int8_classifier()
     assert result.best.config == {"2/precision": ax.Precision("int8")}
     change = result.report_data()["change"]
     assert change["kind"] == "layers"
@@ -141,3 +147,77 @@ def test_without_matplotlib_the_report_says_what_to_install(result, tmp_path, mo
     with pytest.raises(ImportError, match=r"matplotlib, which is not installed.*pip install 'approxify\[report\]'"):
         result.report(tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+# -- escaping: nothing that comes from data is markup ------------------------------------------
+SCRIPT = "<script>alert(1)</script>"
+
+
+def _hostile(data):
+    """The report data with every text field a person could edit (or a target could name) set
+    to a script."""
+    hostile = json.loads(json.dumps(data))
+    hostile["target"] = SCRIPT
+    hostile["settings"].update(quality=SCRIPT, cost=SCRIPT, loss_cap=SCRIPT, tuning=SCRIPT, heldout=SCRIPT)
+    hostile["stats"].update(evaluations=SCRIPT, wall_seconds=SCRIPT)
+    hostile["best"].update(config=SCRIPT, speedup=SCRIPT, mean_loss=SCRIPT)
+    hostile["certificate_text"] = SCRIPT
+    hostile["notes"] = [SCRIPT]
+    hostile["environment"] = {SCRIPT: SCRIPT}
+    hostile["sensitivity"] = [{"site": SCRIPT, "setting": SCRIPT, "speedup": 1.0, "mean_loss": SCRIPT,
+                               "failures": SCRIPT, "kept": False, "reason": SCRIPT}]
+    hostile["effects"] = [{"sites": [SCRIPT], "setting": SCRIPT, "with": {}, "alone": {"speedup": SCRIPT}}]
+    hostile["guards"] = {SCRIPT: {"values": SCRIPT, "fallbacks": SCRIPT}}
+    hostile["reliability"].update(failure_kinds=[SCRIPT], identical=SCRIPT, max_loss=SCRIPT)
+    hostile["change"] = {"kind": "diff", "text": f"--- original\n+++ approximated\n+{SCRIPT}"}
+    hostile["changed"], hostile["provenance"] = [SCRIPT], SCRIPT
+    return hostile
+
+
+def test_every_field_from_data_is_escaped(data):
+    from approxify.report.html import render
+
+    page = render(_hostile(data))
+    assert "<script" not in page.lower()
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 20  # shown as text, everywhere
+
+
+def test_the_counts_the_issue_named_are_escaped(data):
+    from approxify.report.html import render
+
+    hostile = json.loads(json.dumps(data))
+    hostile["settings"].update(tuning=SCRIPT, heldout="<b>200</b>")
+    hostile["stats"]["evaluations"] = "<img src=x onerror=alert(1)>"
+    page = render(hostile)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; tuning and &lt;b&gt;200&lt;/b&gt; held-out inputs" in page
+    assert "&lt;img src=x onerror=alert(1)&gt; evaluations" in page and "<img" not in page
+
+
+def test_a_layer_table_escapes_module_text(data):
+    from approxify.report.html import render
+
+    hostile = json.loads(json.dumps(data))
+    hostile["change"] = {"kind": "layers", "rows": [{"site": SCRIPT, "setting": SCRIPT, "before": SCRIPT,
+                                                     "after": SCRIPT, "bytes_before": 10, "bytes_after": SCRIPT}]}
+    page = render(hostile)
+    assert "<script" not in page and page.count("&lt;script&gt;") == 5 and "<td class=num>10</td>" in page
+
+
+def test_a_result_whose_fields_hold_scripts_writes_a_safe_page(result, tmp_path):
+    loaded = ax.load(result.save(tmp_path / "r.json"))
+    loaded.settings.update(tuning=SCRIPT, heldout=SCRIPT, quality=SCRIPT)
+    loaded.stats["evaluations"] = SCRIPT
+    loaded.notes.append(SCRIPT)
+    loaded.environment["python"] = SCRIPT
+    page = loaded.report(tmp_path / "r.html").read_text()
+    assert "<script" not in page and page.count("&lt;script&gt;") >= 6
+
+
+def test_numbers_are_still_formatted(data, result):
+    from approxify.report.html import render
+
+    page = render(data)
+    s = data["settings"]
+    assert f"bound <b>0.05</b> at 95% confidence" in page
+    assert f"{s['tuning']} tuning and {s['heldout']} held-out inputs; {data['stats']['evaluations']} evaluations" in page
+    assert f"<b>Speedup</b> {result.best.speedup:.2f}x on held-out inputs" in page

@@ -16,6 +16,7 @@ from .config import Setting, check_config, config_key
 from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite
 from .measure.inputs import read_inputs
 from .sites import Site, index_sites, select_sites, unknown_site_message
+from .targets.fingerprint import fingerprint
 from .targets.python import lift
 from .targets.torch import lift_model
 from .targets.torch_repair import Repair
@@ -242,3 +243,8 @@ class Target:
         self.program.fits.update({key: load_fit(data) for key, data in saved.items()})
         self.discover()
 
+    # -- provenance --------------------------------------------------------------------------
+    def fingerprint(self) -> dict[str, Any]:
+        """What this target is, as digests of its code or of its model's structure and weights
+        (:mod:`.targets.fingerprint`): a result records it, and is rebuilt only on the same."""
+        return fingerprint(self.program)

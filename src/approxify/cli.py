@@ -7,6 +7,12 @@
     approxify report r.json --out r.html
     approxify bench --quick
     approxify demo
+
+Every error is one line, ``approxify: error: <message>``, on stderr, with no traceback unless
+``--debug`` comes before the command. Exit status: 0 done, 1 the work failed (the user's code
+raised, a file cannot be read or written, the target changed since it was certified), 2 the
+command line is wrong (an unknown option, a bad value, a module or name that does not exist),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import inspect
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,13 +31,32 @@ from typing import Any
 from ._api import approximate, load, sites
 from .config import Budget
 from .demo import run_demo
-from .errors import ApproxifyError, InvalidArgument
+from .errors import ApproxifyError, InvalidArgument, InvalidArgumentType, UnsupportedTarget
 from .report.result import finite_json
 
 # where an editable install from a source checkout keeps the package: <checkout>/src/approxify/
 SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 NO_SUITE = ("the benchmark suite lives in a source checkout of approxify (benchmarks/); "
             "run approxify bench from the checkout's root, or make bench")
+
+
+# usage errors (exit 2): what the command line says is wrong in itself
+USAGE_ERRORS = (InvalidArgument, InvalidArgumentType, UnsupportedTarget)
+DEBUG_HINT = "run with approxify --debug ... for the traceback"
+
+
+class CommandFailed(Exception):
+    """The work failed for a reason outside approxify: the user's module or function raised, a
+    file cannot be written (exit 1; the message says which and why)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, its errors in the form of every other: ``approxify: error: ...``, exit 2."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        command = self.prog.removeprefix("approxify").strip()
+        self.exit(2, f"approxify: error: {command + ': ' if command else ''}{message}\n")
 
 
 def _resolve(reference: str, *, what: str) -> Any:
@@ -42,16 +68,31 @@ def _resolve(reference: str, *, what: str) -> Any:
         )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidArgument(f"{what}: cannot import module {module_name!r} ({exc}).") from None
+    obj = _import_module(module_name, what=what)
     for part in attribute.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise InvalidArgument(f"{what}: module {module_name!r} has no {attribute!r}.") from None
     return obj
+
+
+def _import_module(name: str, *, what: str) -> Any:
+    """The module ``name``: one that does not exist is a usage error; one whose own code fails
+    (a syntax error, an import of its own that fails, any exception) is a failure of that code."""
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:
+        missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+        if missing is not None and (name == missing or name.startswith(missing + ".")):
+            raise InvalidArgument(f"{what}: cannot import module {name!r} ({exc}); check the "
+                                  "name, and run from the folder it is importable from.") from None
+        raise CommandFailed(f"{what}: importing module {name!r} failed: {_described(exc)}; "
+                            f"fix the module ({DEBUG_HINT}).") from exc
+
+
+def _described(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _inputs(reference: str) -> Any:
@@ -65,7 +106,32 @@ def _inputs(reference: str) -> Any:
             f"--inputs {reference} needs arguments ({', '.join(required)}); name a list of inputs "
             "or a function that takes none (e.g. one that calls it with the count you want)."
         )
-    return value()
+    try:
+        return value()
+    except Exception as exc:
+        raise CommandFailed(f"--inputs {reference}: calling it raised {_described(exc)}; fix the "
+                            f"function ({DEBUG_HINT}).") from exc
+
+
+def _writable(path: str, *, what: str) -> Path:
+    """``path``, checked writable before the work whose outcome goes there (a finished tuning
+    must never be lost to a typo in --out). A file that did not exist is not left behind."""
+    out = Path(path)
+    if out.is_dir():
+        raise CommandFailed(f"{what} {path!r} is a folder; name a file to write.")
+    if not out.parent.is_dir():
+        raise CommandFailed(f"{what} {path!r}: the folder {str(out.parent)!r} does not exist; "
+                            "create it, or name a file in a folder that exists.")
+    existed = out.exists()
+    try:
+        with out.open("a"):
+            pass
+    except OSError as exc:
+        raise CommandFailed(f"{what} {path!r} cannot be written ({exc.strerror}); name a file "
+                            "you can write.") from None
+    if not existed:
+        out.unlink()
+    return out
 
 
 def _calls(references: list[str]) -> list[Any]:
@@ -85,6 +151,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    out = _writable(args.out, what="--out") if args.out else None
     fn = _resolve(args.target, what="target")
     quality = args.quality if ":" not in args.quality else _resolve(args.quality, what="--quality")
     result = approximate(
@@ -96,8 +163,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         calls=_calls(args.call),
     )
     print(result.summary())
-    if args.out:
-        print(f"\nresult written to {result.save(args.out)}")
+    if out is not None:
+        print(f"\nresult written to {result.save(out)}")
     return 0
 
 
@@ -107,26 +174,24 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    result = load(args.result)
+    result = load(args.result, allow_changed=args.allow_changed)
+    out = _writable(args.out, what="--out") if args.out else None
     text = result.source()
-    if args.out:
-        Path(args.out).write_text(text)
-        print(f"approximated source of {result.target} written to {args.out}")
+    if out is not None:
+        out.write_text(text)
+        print(f"approximated source of {result.target} written to {out}")
     else:
         print(text, end="")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    result = load(args.result)
-    out = Path(args.out) if args.out else Path(args.result).with_suffix(".html")
-    if args.data:
-        Path(args.data).write_text(json.dumps(finite_json(result.report_data()), indent=2) + "\n")
-    try:
-        result.report(out)
-    except ImportError as exc:  # matplotlib missing: the message says what to install
-        print(f"approxify: error: {exc}", file=sys.stderr)
-        return 2
+    result = load(args.result, allow_changed=args.allow_changed)
+    out = _writable(args.out or str(Path(args.result).with_suffix(".html")), what="--out")
+    data = _writable(args.data, what="--data") if args.data else None
+    if data is not None:
+        data.write_text(json.dumps(finite_json(result.report_data()), indent=2) + "\n")
+    result.report(out)
     print(f"report of {result.target} written to {out}")
     return 0
 
@@ -164,8 +229,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="approxify", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="approxify", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
+    changed = "build even if the target changed since the result was certified (marked uncertified)"
 
     def selection(p: argparse.ArgumentParser) -> None:
         p.add_argument("--family", action="append", help="keep sites of this family (repeatable)")
@@ -215,12 +282,14 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("export", help="write the best variant's Python source")
     p.add_argument("result")
     p.add_argument("--out", default=None, help="file to write (default: print)")
+    p.add_argument("--allow-changed", action="store_true", help=changed)
     p.set_defaults(run=cmd_export)
 
     p = commands.add_parser("report", help="write a self-contained HTML report of a saved result")
     p.add_argument("result")
     p.add_argument("--out", default=None, help="HTML file to write (default: the result's path with .html)")
     p.add_argument("--data", default=None, help="also write the report's data as JSON to this file")
+    p.add_argument("--allow-changed", action="store_true", help=changed)
     p.set_defaults(run=cmd_report)
 
     p = commands.add_parser("bench", help="run the benchmark suite of a source checkout: programs and networks tuned beside baselines")
@@ -242,17 +311,31 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    args.raw = list(argv if argv is not None else sys.argv[1:])[1:]  # as typed, after the command
+    typed = list(argv if argv is not None else sys.argv[1:])
+    args = _parser().parse_args(typed)
+    args.raw = typed[typed.index(args.command) + 1:]  # as typed, after the command
     try:
         return args.run(args)
-    except ApproxifyError as exc:
-        print(f"approxify: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("approxify: interrupted; rerun the same command with --storage to resume.",
               file=sys.stderr)
         return 130
+    except Exception as exc:  # every error is one line; the traceback only when asked for
+        if args.debug:
+            traceback.print_exc()
+        print(f"approxify: error: {_message(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, USAGE_ERRORS) else 1
+
+
+def _message(exc: Exception) -> str:
+    """What the error line says: approxify's own messages as they are; an OSError with the file
+    it concerns; anything else (a bug) with its type and where to find the traceback."""
+    if isinstance(exc, (ApproxifyError, CommandFailed, ImportError)):  # ImportError: an optional
+        return str(exc)  # dependency missing, and the message says what to install
+    if isinstance(exc, OSError):
+        name = f"{exc.filename!r}: " if exc.filename else ""
+        return f"{name}{exc.strerror or exc}"
+    return f"{_described(exc)} ({DEBUG_HINT})"
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ catch either::
     ├── InvalidArgumentType (TypeError)     an argument has the wrong type
     ├── UnsupportedTarget (TypeError)       the object cannot be approximated (lambda, builtin, generator…)
     ├── QualityError (ValueError)           the quality metric fails or is not 0 on the exact outputs
+    ├── ResultFileError (ValueError)        a saved result file is missing, not a result, or damaged
+    ├── TargetChanged (RuntimeError)        the code or weights differ from those a result measured
     └── TargetFailed (RuntimeError)         the *exact* program fails on a user input
 
 A failure inside an approximate *variant* is never an exception: it is data (loss 1, counted as a
@@ -53,6 +55,16 @@ class UnsupportedTarget(ApproxifyError, TypeError):
 
 class QualityError(ApproxifyError, ValueError):
     """The quality metric raised, or did not give 0, when comparing exact outputs with themselves."""
+
+
+class ResultFileError(ApproxifyError, ValueError):
+    """A saved result file cannot be read back: missing, not UTF-8 JSON, another format, or
+    damaged (a missing key, a wrong type, a bad setting)."""
+
+
+class TargetChanged(ApproxifyError, RuntimeError):
+    """The target's code or weights differ from the fingerprint a result recorded, so a variant
+    built now would not be the one that was measured and certified."""
 
 
 class TargetFailed(ApproxifyError, RuntimeError):

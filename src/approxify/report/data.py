@@ -21,6 +21,7 @@ def report_data(result: Any) -> dict[str, Any]:
     s = result.settings
     best = result.best
     held = best.heldout or {}
+    shown = change(result)  # first: it compares the target with what was measured
     return {
         "format": FORMAT,
         "target": result.target,
@@ -44,7 +45,9 @@ def report_data(result: Any) -> dict[str, Any]:
         "effects": result.effects,
         "guards": held.get("guards") or {},
         "notes": list(result.notes),
-        "change": change(result),
+        "change": shown,
+        "changed": list(result.changed),  # how the target differs from what was measured
+        "provenance": result.provenance(),
     }
 
 
@@ -120,8 +123,8 @@ def change(result: Any) -> dict[str, Any]:
     if result.best.is_exact:
         return {"kind": "none", "text": "The exact program: nothing changes."}
     try:
-        target = result._lifted()
-    except Exception as exc:  # the target cannot be imported here: say so, keep the rest
+        target = result._checked()
+    except Exception as exc:  # the target cannot be imported here, or changed: say so, keep the rest
         return {"kind": "unavailable", "text": f"The change cannot be shown: {exc}"}
     if target.has_weights:  # a model: its change is a table of layers, not a diff
         return {"kind": "layers", "rows": layer_rows(target, result.best.config)}

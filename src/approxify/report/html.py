@@ -15,6 +15,7 @@ th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertic
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .box { background: #f6f8fa; border: 1px solid #d0d7de; padding: 0.8em 1em; }
 .yes { color: #1a7f37; font-weight: bold; } .no { color: #cf222e; font-weight: bold; }
+.warn { background: #fff1f0; border-color: #cf222e; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 .add { color: #1a7f37; } .del { color: #cf222e; } .hunk { color: #8250df; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
@@ -22,23 +23,26 @@ figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 
 
 def render(data: dict[str, Any]) -> str:
-    """The HTML page of a report."""
+    """The HTML page of a report. Everything that comes from data goes through ``_e`` (or a
+    table, which escapes its cells): a field holding markup shows as text, never runs."""
     s = data["settings"]
+    stats = data["stats"]
     best = data["best"]
     title = f"approxify report: {data['target']}"
-    cap = f", each input's loss capped at {s['loss_cap']:g}" if s.get("loss_cap") else ""
+    cap = f", each input's loss capped at {_text(s['loss_cap'], 'g')}" if s.get("loss_cap") else ""
     parts = [
         f"<h1>{escape(title)}</h1>",
-        f"<p>Quality <b>{escape(str(s['quality']))}</b>{escape(cap)}, bound <b>{s['bound']:g}</b> "
-        f"at {s['confidence']:.0%} confidence; cost {escape(str(s.get('cost')))}; "
-        f"{s['tuning']} tuning and {s['heldout']} held-out inputs; "
-        f"{data['stats']['evaluations']} evaluations in {data['stats']['wall_seconds']:.1f} s.</p>",
+        _provenance(data),
+        f"<p>Quality <b>{_e(s['quality'])}</b>{_e(cap)}, bound <b>{_e(s['bound'], 'g')}</b> "
+        f"at {_e(s['confidence'], '.0%')} confidence; cost {_e(s.get('cost'))}; "
+        f"{_e(s['tuning'])} tuning and {_e(s['heldout'])} held-out inputs; "
+        f"{_e(stats['evaluations'])} evaluations in {_e(stats['wall_seconds'], '.1f')} s.</p>",
         '<div class="box">',
-        f"<p><b>Best:</b> {escape(best['config'])}</p>",
+        f"<p><b>Best:</b> {_e(best['config'])}</p>",
         "" if best["exact"] else
-        f"<p><b>Speedup</b> {best['speedup']:.2f}x on held-out inputs, mean loss {best['mean_loss']:.4g}; "
-        f"certified: {_verdict(best['certified'])}</p>",
-        f"<p>{escape(data['certificate_text'])}</p>",
+        f"<p><b>Speedup</b> {_e(best['speedup'], '.2f')}x on held-out inputs, mean loss "
+        f"{_e(best['mean_loss'], '.4g')}; certified: {_verdict(best['certified'])}</p>",
+        f"<p>{_e(data['certificate_text'])}</p>",
         "</div>",
         "<h2>Trade-off</h2>",
         f"<figure>{tradeoff_svg(data)}<figcaption>Speedup against mean loss. Grey: configs measured "
@@ -62,7 +66,7 @@ def render(data: dict[str, Any]) -> str:
                          numeric={1, 2})]
     parts += ["<h2>The change</h2>", _change(data["change"])]
     if data["notes"]:
-        parts += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in data["notes"]) + "</ul>"]
+        parts += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in data["notes"]) + "</ul>"]
     env = data.get("environment") or {}
     parts.append("<p><small>" + escape(", ".join(f"{k}: {v}" for k, v in env.items() if not isinstance(v, dict)))
                  + "</small></p>")
@@ -126,16 +130,37 @@ def tradeoff_figure(data: dict[str, Any]) -> Any:
     return fig
 
 
+def _provenance(data: dict[str, Any]) -> str:
+    """A warning above everything when the certificate does not apply to the code as it is."""
+    text = data.get("provenance")
+    if not text:
+        return ""
+    lead = "Not certified for this version." if data.get("changed") else "Note."
+    return f'<div class="box warn"><p><b>{lead}</b> {_e(text)}</p></div>'
+
+
 def _verdict(ok: bool) -> str:
     return '<span class="yes">yes</span>' if ok else '<span class="no">no</span>'
 
 
+def _text(value: Any, spec: str = "") -> str:
+    """A number formatted by ``spec``; anything else (a field a person edited) as its text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(value, spec)
+    return str(value)
+
+
+def _e(value: Any, spec: str = "") -> str:
+    """``_text``, escaped for HTML."""
+    return escape(_text(value, spec))
+
+
 def _x(value: Any) -> str:
-    return "-" if value is None else f"{value:.2f}x"
+    return "-" if value is None else _text(value, ".2f") + "x"
 
 
 def _g(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}"
+    return "-" if value is None else _text(value, ".4g")
 
 
 def _table(headers: list[str], rows: list[list[str]], *, numeric: set[int] = frozenset()) -> str:
@@ -152,11 +177,11 @@ def _table(headers: list[str], rows: list[list[str]], *, numeric: set[int] = fro
 def _reliability_table(r: dict[str, Any]) -> str:
     if not r["n"]:
         return "<p>No held-out figures: the best program is the exact one.</p>"
-    share = "-" if r["identical_share"] is None else f"{r['identical_share']:.1%}"
+    share = "-" if r["identical_share"] is None else _text(r["identical_share"], ".1%")
     kinds = ", ".join(r["failure_kinds"]) or "none"
     return _table(["held-out " + r["unit"], "identical output", "failures", "failure kinds",
                    "largest loss", "95th percentile loss"],
-                  [[str(r["n"]), f"{r['identical']} ({share})", str(r["failures"]), kinds,
+                  [[_text(r["n"]), f"{r['identical']} ({share})", _text(r["failures"]), kinds,
                     _g(r["max_loss"]), _g(r["p95_loss"])]], numeric={0, 2, 4, 5})
 
 
@@ -174,10 +199,10 @@ def _effects(effects: list[dict[str, Any]]) -> str:
 def _change(change: dict[str, Any]) -> str:
     if change["kind"] == "layers":
         return _table(["site", "setting", "module before", "module after", "bytes before", "bytes after"],
-                      [[r["site"], r["setting"], r["before"], r["after"], f"{r['bytes_before']:.0f}",
-                        f"{r['bytes_after']:.0f}"] for r in change["rows"]], numeric={4, 5})
+                      [[r["site"], r["setting"], r["before"], r["after"], _text(r["bytes_before"], ".0f"),
+                        _text(r["bytes_after"], ".0f")] for r in change["rows"]], numeric={4, 5})
     if change["kind"] != "diff":
-        return f"<p>{escape(change['text'])}</p>"
+        return f"<p>{_e(change['text'])}</p>"
     lines = []
     for line in change["text"].splitlines():
         kind = ("hunk" if line.startswith("@@") else "add" if line.startswith("+")

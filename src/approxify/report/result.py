@@ -12,14 +12,18 @@ from typing import Any
 
 from .._target import Target
 from ..config import Setting, config_from_dict, config_to_dict, describe_config
-from ..errors import InvalidArgument, InvalidArgumentType
+from ..errors import ApproxifyError, InvalidArgument, InvalidArgumentType, ResultFileError, TargetChanged
 from ..stats import Certificate
+from ..targets.fingerprint import changes
 from .data import report_data
 from .export import export_source
 from .html import render
+from .result_file import FIX, FORMAT, check_result_data, read_json
 from .terminal import summary_text
 
-FORMAT = "approxify.result/1"
+ALLOW_CHANGED = ("pass allow_changed=True to build it anyway, uncertified (ax.load(path, "
+                 "allow_changed=True) or result.program(allow_changed=True); approxify export "
+                 "and report: --allow-changed)")
 
 
 @dataclass
@@ -93,25 +97,81 @@ class Result:
     effects: list[dict[str, Any]] = field(default_factory=list)  # each part of best: with/without/alone
     fits: dict[str, Any] = field(default_factory=dict)  # fitted surrogates of the certified configs (JSON)
     weights: dict[str, Any] = field(default_factory=dict, repr=False)  # config key -> repaired state dict
+    # what was measured (targets/fingerprint.py). None: not taken yet, a fresh result takes it
+    # from its target; {}: the result was saved before results recorded one
+    fingerprint: dict[str, Any] | None = field(default=None, repr=False)
+    # how the target differs from the fingerprint, as last compared (when building, or loading
+    # with allow_changed=True): not empty, the certificate does not apply to what is built now
+    changed: list[str] = field(default_factory=list, compare=False)
     _target_obj: Any = field(default=None, repr=False, compare=False)
     _modules: tuple[str, ...] = field(default=(), repr=False, compare=False)
     _calls: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    _path: Path | None = field(default=None, repr=False, compare=False)  # the file it was loaded from
+    _allow_changed: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.fingerprint is None and self._target_obj is not None:  # fresh from tuning
+            self.fingerprint = self._lifted().fingerprint()
 
     # -- the approximated program ------------------------------------------------------------
-    def program(self, config: dict[str, Setting] | None = None) -> Callable[..., Any]:
-        """The best variant (or ``config``'s) as a new callable; the target is not modified."""
-        return self._lifted().build(self.best.config if config is None else config)
+    def program(self, config: dict[str, Setting] | None = None, *,
+                allow_changed: bool = False) -> Callable[..., Any]:
+        """The best variant (or ``config``'s) as a new callable; the target is not modified.
+        Refused (:class:`TargetChanged`) when the target's code or weights are not those the
+        result measured; ``allow_changed=True`` builds anyway and marks the result uncertified."""
+        return self._checked(allow_changed).build(self.best.config if config is None else config)
 
-    def source(self, config: dict[str, Setting] | None = None) -> str:
-        """The approximated Python source of the target and its callees, ready to ship."""
-        return export_source(self._lifted(), self.best.config if config is None else config)
+    def source(self, config: dict[str, Setting] | None = None, *, allow_changed: bool = False) -> str:
+        """The approximated Python source of the target and its callees, ready to ship (refused
+        like :meth:`program` when the code changed)."""
+        return export_source(self._checked(allow_changed), self.best.config if config is None else config)
 
-    def _lifted(self):
+    def provenance(self) -> str | None:
+        """What a reader must be told about where the certificate applies; None when the target
+        is the one measured (or was not looked at yet)."""
+        if self.changed:
+            what = "code" if "functions" in (self.fingerprint or {}) else "model"
+            return (f"The {what} changed since this result was certified ({'; '.join(self.changed)}): "
+                    "the certificate does not apply to the variant built from it now.")
+        if self.fingerprint == {}:
+            return ("This result was saved before approxify recorded fingerprints: whether the code "
+                    "is still the code certified cannot be checked.")
+        return None
+
+    def _checked(self, allow_changed: bool = False) -> Target:
+        """The target lifted, once it is known to be what the result measured. What differs is
+        kept in ``changed`` (the summary and the report say it), and refused unless allowed."""
+        allowed = allow_changed or self._allow_changed
+        recorded = self.fingerprint or {}
+        edited = recorded and self._target_obj is None and self.reference != recorded["reference"]
+        if edited and not allowed:  # checked before any import: the module it names must not run
+            self._compare([f"the result names {self.reference} as its target, but it measured "
+                           f"{recorded['reference']}"], allowed)
+        target = self._lifted()
+        self._compare(changes(recorded, target.fingerprint()) if recorded else [], allowed)
+        return target
+
+    def _compare(self, found: list[str], allowed: bool) -> None:
+        """Keep what differs (``found``); refuse it, naming the file and the fix, unless allowed."""
+        self.changed = found
+        if found and not allowed:
+            where = f"the result in {str(self._path)!r}" if self._path else "this result"
+            raise TargetChanged(
+                f"{where} was measured on another version of {self.target}: {'; '.join(found)}. A "
+                "variant built now would not be the one measured, so its certificate would not "
+                f"apply. Tune again on the current version, or {ALLOW_CHANGED}."
+            )
+
+    def _lifted(self) -> Target:
         obj = self._target_obj if self._target_obj is not None else _import(self.reference)
         self._target_obj = obj
         target = Target(obj, modules=self._modules, calls=self._calls)
         if self.fits:
-            target.use_fits(self.fits)
+            try:
+                target.use_fits(self.fits)
+            except (ApproxifyError, KeyError, TypeError, ValueError) as exc:
+                problem = str(exc).rstrip(".")
+                raise ResultFileError(f"{_name(self._path)} is damaged: fits: {problem}; {FIX}.") from None
         if self.weights:
             target.use_repaired(self.weights)
         return target
@@ -135,6 +195,7 @@ class Result:
             "notes": self.notes,
             "effects": self.effects,
             "fits": self.fits,
+            "fingerprint": self.fingerprint or {},
         }
 
     def save(self, path: str | Path) -> Path:
@@ -152,12 +213,11 @@ class Result:
         return path
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, target: Any = None, calls: Any = ()) -> Result:
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InvalidArgument(
-                f"not an approxify result (expected format {FORMAT!r}, got "
-                f"{data.get('format') if isinstance(data, dict) else type(data).__name__!r})."
-            )
+    def from_dict(cls, data: dict[str, Any], *, target: Any = None, calls: Any = (),
+                  path: Path | None = None) -> Result:
+        """The result ``to_dict`` wrote; ``path``: the file it was read from, for messages. A
+        damaged ``data`` is a :class:`ResultFileError` naming what is wrong."""
+        check_result_data(data, name=_name(path))
         exact = Candidate.from_dict(data["exact"])
         pareto = [Candidate.from_dict(c) for c in data["pareto"]]
         best = exact if data["best"] == "exact" else pareto[data["best"]]
@@ -175,9 +235,11 @@ class Result:
             notes=data.get("notes", []),
             effects=data.get("effects", []),
             fits=data.get("fits", {}),
+            fingerprint=data.get("fingerprint", {}),
             _target_obj=target,
             _modules=tuple(data.get("modules", ())),
             _calls=tuple(calls),
+            _path=path,
         )
 
     def summary(self) -> str:
@@ -197,23 +259,40 @@ class Result:
         return path
 
 
-def load(path: str | Path, *, target: Any = None, calls: Any = ()) -> Result:
+def load(path: str | Path, *, target: Any = None, calls: Any = (), allow_changed: bool = False) -> Result:
     """Load a saved result. ``target``: the function, when it cannot be imported by reference;
     ``calls``: the functions named with ``calls=`` when tuning (they are not saved: functions
-    are not JSON)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidArgument(f"load({str(path)!r}): no such file; pass the path result.save() wrote.")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"load({str(path)!r}): not JSON ({exc}).") from None
-    result = Result.from_dict(data, target=target, calls=calls)
-    if data.get("weights_file"):
-        import torch
+    are not JSON). A missing or damaged file is a :class:`ResultFileError`.
 
-        result.weights = torch.load(path.with_name(data["weights_file"]), weights_only=True)
+    Variants are built only on the code (or model weights) the result measured: when they
+    differ from its fingerprint, ``program()`` and ``source()`` raise :class:`TargetChanged`.
+    ``allow_changed=True`` builds anyway; the target is compared now, and what changed is kept
+    in ``result.changed`` and said by the summary and the report: the certificate does not
+    apply."""
+    path = Path(path)
+    data = read_json(path)
+    result = Result.from_dict(data, target=target, calls=calls, path=path)
+    if data.get("weights_file"):
+        result.weights = _read_weights(path, data["weights_file"])
+    if allow_changed:
+        result._allow_changed = True
+        result._checked()  # now, so that the summary says what changed before anything is built
     return result
+
+
+def _read_weights(path: Path, name: str) -> dict[str, Any]:
+    """The repaired weights saved beside the result (state dicts, never pickled objects)."""
+    import torch
+
+    try:
+        return torch.load(path.with_name(name), weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a missing or damaged file
+        raise ResultFileError(f"{_name(path)}: its weights file {name!r} cannot be read ({exc}); "
+                              f"keep it beside the result, or {FIX}.") from None
+
+
+def _name(path: Path | None) -> str:
+    return f"result file {str(path)!r}" if path else "the result data"
 
 
 def _import(reference: str) -> Any:

@@ -46,6 +46,8 @@ def summary_text(result: Any) -> str:
         f"trials, {result.stats['evaluations']} evaluations, {result.stats['wall_seconds']:.1f} s",
         "",
     ]
+    if result.changed:  # above the figures: they were measured on another version of the target
+        lines[:0] = [f"WARNING: {result.provenance()}", ""]
     rows = frontier_rows(result)
     if rows:
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
@@ -67,6 +69,8 @@ def summary_text(result: Any) -> str:
     lines += effect_lines(result.effects)
     lines += guard_lines((best.heldout or {}).get("guards") or {})
     lines += result.notes
+    if not result.changed and result.provenance():
+        lines.append(f"note: {result.provenance()}")
     return "\n".join(lines)
 
 
