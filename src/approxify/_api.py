@@ -14,11 +14,11 @@ from typing import Any
 from ._target import Target
 from .config import Budget, Setting
 from .errors import InvalidArgument
-from .measure.cost import check_cost, proxy_speedup, time_pair
+from .measure.cost import check_cost
 from .measure.evaluation import Evaluation
 from .measure.inputs import read_inputs
 from .measure.quality import get_quality
-from .measure.runner import Reference
+from .measure.trial import Plan, run_trial
 from .report.environment import environment
 from .report.export import export_source
 from .report.result import Candidate, Result, load
@@ -30,7 +30,7 @@ from .search.front import front
 from .search.groups import group_sites
 from .search.measurer import Measurer, timing_indices
 from .search.progress import Progress
-from .search.request import Request, check_request
+from .search.request import Request, check_count, check_request, check_timeout
 from .search.strategies import STRATEGIES, SearchRun
 from .sites import Site
 from .stats import certify
@@ -113,26 +113,17 @@ def evaluate(
     The exact outputs are computed once; the variant and ``fn`` are timed side by side
     (``repeats`` interleaved passes, speedup = median ratio), or compared by ``cost(fn, inputs)``.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise InvalidArgument(f"repeats= expects a whole number >= 1, got {repeats!r}.")
+    repeats = check_count("repeats", repeats, example="5")
     target = _target_for(fn, modules, example_inputs, calls)
     metric = get_quality(quality, per_sample=target.per_sample)
     items = read_inputs(inputs, labeled=metric.needs_labels, batches=target.per_sample)
     cost = check_cost(cost, model=target.per_sample)
-    variant = target.build(config)
-    exact = target.exact()
-    reference = Reference(exact, items, metric, timeout=timeout, name=target.name)
+    checked = target.check(config)
+    program = target.rewrite(checked)
+    reference = target.exact_reference(items, metric, timeout=check_timeout(timeout))
     indices = list(range(len(items)))
-    reference.prepare(indices)
-    losses, failures = reference.losses(variant, indices, first_call_compiles=target.program.jitted)
-    guards = target.counters(variant)
-    limit = sum(reference.timeout(i) or 0.0 for i in indices)
-    if callable(cost):
-        speedup, timing = proxy_speedup(cost, exact, variant, items, timeout=limit), None
-    else:
-        timing = time_pair(exact, variant, reference.inputs, indices, repeats=repeats, timeout=limit)
-        speedup = timing.speedup
-    return Evaluation(losses, tuple(failures), speedup, timing, dict(target.check(config)), guards)
+    plan = Plan(indices, indices, repeats, cost, first_call_compiles=target.program.jitted)
+    return run_trial(reference, program.build, plan, counters=target.counters, config=checked)
 
 
 def approximate(

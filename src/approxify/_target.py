@@ -13,8 +13,11 @@ from typing import Any
 
 from ._optional import is_torch_module
 from .config import Setting, check_config, config_key
-from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, UnknownSite
+from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, TargetFailed, UnknownSite
+from .measure import sandbox
 from .measure.inputs import read_inputs
+from .measure.quality import Quality
+from .measure.runner import Reference
 from .sites import Site, index_sites, select_sites, unknown_site_message
 from .targets.fingerprint import fingerprint
 from .targets.python import lift
@@ -74,9 +77,21 @@ class Target:
             if not transform.examples or (families is not None and transform.family not in families):
                 continue
             chosen = examples[: transform.examples] if tuning else examples
-            data = transform.observe(self.program, chosen, name=self.name)
-            self.program = self.program.with_observations(transform.family, data)
+            self.program = self.program.with_observations(transform.family, self._observe(transform, chosen))
         self.discover()
+
+    def _observe(self, transform: Transform, examples: Sequence[Any]) -> Any:
+        """What ``transform`` sees running the program on ``examples``, run where variants run
+        (a forked child for a Python program: profiling runs the user's code too)."""
+        program, name = self.program, self.name
+        outcome = sandbox.run(lambda emit: transform.observe(program, examples, name=name),
+                              limit=None, isolate=program.isolate)
+        if outcome.lost is not None:
+            raise TargetFailed(
+                f"running {name} on the example inputs to find its {transform.family} sites did not "
+                f"finish: {outcome.lost.message}."
+            )
+        return outcome.value
 
     def observed_families(self, families: Iterable[str] | None) -> list[str]:
         """Of ``families`` (default: the default ones), those whose sites or fits need a run."""
@@ -138,6 +153,14 @@ class Target:
     def exact(self) -> Callable[..., Any]:
         """What variants are compared with (see the program's ``exact``)."""
         return self.program.exact()
+
+    def exact_reference(self, items: Sequence[Any], metric: Quality, *, timeout: float | None) -> Reference:
+        """The exact program's outputs on ``items``, computed where variants run: in a forked
+        child for a program that may write anywhere (see :mod:`.measure.sandbox`)."""
+        program = self.program
+        warm = (program.compiled, program.compile_like) if getattr(program, "jitted", False) else None
+        return Reference(self.exact(), items, metric, timeout=timeout, name=self.name,
+                         isolate=program.isolate, warm=warm)
 
     # -- configs -----------------------------------------------------------------------------
     def resolve(self, config: Any) -> dict[Site, Setting]:
@@ -242,6 +265,7 @@ class Target:
         exist again and variants are rebuilt without traces or example inputs."""
         self.program.fits.update({key: load_fit(data) for key, data in saved.items()})
         self.discover()
+
 
     # -- provenance --------------------------------------------------------------------------
     def fingerprint(self) -> dict[str, Any]:

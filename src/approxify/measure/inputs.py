@@ -119,7 +119,8 @@ def copier(value: Any) -> Copier:
     if isinstance(value, _ATOMIC):
         return _same
     if type(value) is np.ndarray:
-        return _array
+        # an object array's copy would share its elements: those are copied one by one
+        return copy.deepcopy if value.dtype == object else _array
     if type(value) in (list, tuple):
         plans = [copier(v) for v in value]
         kind = type(value)

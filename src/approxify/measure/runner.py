@@ -19,7 +19,8 @@ import numpy as np
 
 from ..errors import QualityError, TargetFailed
 from .deadline import Timeout, deadline
-from .inputs import InputSet
+from . import sandbox
+from .inputs import InputSet, fresh_copy
 from .quality import OutputMismatch, Quality, has_nonfinite_where_exact_finite
 
 MIN_TIMEOUT = 1.0  # seconds; a variant may take this long on any input before it is a failure
@@ -49,7 +50,13 @@ class Failure:
 
 
 class Reference:
-    """Inputs with their exact outputs and exact times, computed once and reused by every variant."""
+    """Inputs with their exact outputs and exact times, computed once and reused by every variant.
+
+    ``isolate``: the exact program runs in a forked child (:mod:`.sandbox`), so running it
+    changes nothing in this process; its outputs come back as copies. ``warm``: a pair of
+    functions, the first run in that child after the exact program (what it compiled, say), the
+    second given its result here (to compile the same, without running user code).
+    """
 
     def __init__(
         self,
@@ -59,11 +66,15 @@ class Reference:
         *,
         timeout: float | None = None,
         name: str = "target",
+        isolate: bool = False,
+        warm: tuple[Callable[[], Any], Callable[[Any], None]] | None = None,
     ) -> None:
         self.fn = fn
         self.inputs = InputSet(inputs)
         self.quality = quality
         self.name = name
+        self.isolate = isolate
+        self._warm = warm
         self._timeout = timeout
         self._outputs: dict[int, Any] = {}
         self._seconds: dict[int, float] = {}
@@ -71,24 +82,45 @@ class Reference:
 
     def exact(self, index: int) -> Any:
         if index not in self._outputs:
-            item = self.inputs[index]
-            args, kwargs = self.inputs.fresh(index)
-            start = time.perf_counter()
-            try:
-                output = self.fn(*args, **kwargs)
-            except Exception as exc:
-                raise TargetFailed(
-                    f"the exact {self.name} raised {type(exc).__name__}: {exc} on input #{index} "
-                    f"({_short(item)}); approxify needs inputs on which the original program runs."
-                ) from exc
-            self._seconds[index] = time.perf_counter() - start
-            self._outputs[index] = output
-            self._check_quality(index, output)
+            self.prepare([index])
         return self._outputs[index]
 
     def prepare(self, indices: Sequence[int]) -> None:
-        for i in indices:
-            self.exact(i)
+        """Run the exact program on the inputs of ``indices`` not run yet (isolated when asked):
+        its outputs (copied: an output the program later overwrites stays what it was), times
+        and loss units. The exact program failing, or the metric refusing its outputs, is an
+        error of the user's setup, raised here."""
+        missing = [i for i in dict.fromkeys(indices) if i not in self._outputs]
+        if not missing:
+            return
+        outcome = sandbox.run(lambda emit: self._run_exact(missing, emit), limit=None,
+                              isolate=self.isolate)
+        for index, output, seconds, units in outcome.messages:
+            self._outputs[index], self._seconds[index], self._units[index] = output, seconds, units
+        if outcome.lost is not None:
+            raise TargetFailed(
+                f"the exact {self.name} did not finish on input #{_first_missing(missing, self._outputs)}: "
+                f"{outcome.lost.message}; approxify needs inputs on which the original program runs."
+            )
+        if self._warm is not None and outcome.value is not None:
+            self._warm[1](outcome.value)
+
+    def _run_exact(self, indices: Sequence[int], emit: Callable[[Any], None]) -> Any:
+        """The sandbox's side of :meth:`prepare`."""
+        for index in indices:
+            args, kwargs = self.inputs.fresh(index)
+            start = time.perf_counter()
+            try:
+                output = fresh_copy(self.fn(*args, **kwargs))
+            except Exception as exc:  # noqa: BLE001 - the user's program, reported with its input
+                raise TargetFailed(
+                    f"the exact {self.name} raised {sandbox.describe(exc)} on input #{index} "
+                    f"({_short(self.inputs[index])}); approxify needs inputs on which the original "
+                    "program runs."
+                ) from exc
+            seconds = time.perf_counter() - start
+            emit((index, output, seconds, self._check_quality(index, output)))
+        return self._warm[0]() if self._warm is not None else None
 
     def exact_seconds(self, indices: Sequence[int]) -> float:
         self.prepare(indices)
@@ -100,13 +132,14 @@ class Reference:
         self.exact(index)
         return max(MIN_TIMEOUT, TIMEOUT_FACTOR * self._seconds[index])
 
-    def _check_quality(self, index: int, output: Any) -> None:
-        """The metric must accept the exact output and give 0 against itself."""
+    def _check_quality(self, index: int, output: Any) -> int:
+        """The metric must accept the exact output and give 0 against itself; the number of
+        losses it gives is the input's loss units."""
         try:
             value = self.quality(output, output, self._labels(index))
         except Exception as exc:
             raise QualityError(
-                f"quality {self.quality.name!r} raised {type(exc).__name__}: {exc} when comparing "
+                f"quality {self.quality.name!r} raised {sandbox.describe(exc)} when comparing "
                 f"the exact output of input #{index} with itself; it must accept outputs of "
                 f"{self.name} (type {type(output).__name__})."
             ) from exc
@@ -115,7 +148,7 @@ class Reference:
                 f"quality {self.quality.name!r} gave {value!r} comparing the exact output of input "
                 f"#{index} with itself; a loss must be 0 for identical outputs."
             )
-        self._units[index] = int(np.size(value))
+        return int(np.size(value))
 
     def _labels(self, index: int) -> Any:
         """The labels input ``index`` carries (a ``Labeled`` batch), for metrics that need them."""
@@ -139,7 +172,7 @@ class Reference:
         failures: list[Failure] = []
         for position, index in enumerate(indices):
             extra = COMPILE_ALLOWANCE if first_call_compiles and position == 0 else 0.0
-            loss, failure = self._one(variant, index, extra)
+            loss, failure = self.one(variant, index, extra)
             units = self._units[index]
             if failure is not None:
                 failures.append(Failure(index, *failure, units=units))
@@ -150,8 +183,11 @@ class Reference:
         losses = np.concatenate(parts)
         return losses, failures
 
-    def _one(self, variant: Callable[..., Any], index: int,
-             extra: float = 0.0) -> tuple[float, tuple[str, str] | None]:
+    def one(self, variant: Callable[..., Any], index: int,
+            extra: float = 0.0) -> tuple[Any, tuple[str, str] | None]:
+        """The loss of ``variant`` on input ``index`` (and its failure, if it failed): computed
+        from the output before anything runs again, so an output the variant later overwrites
+        (a buffer it returns each time) is compared as it was."""
         exact = self.exact(index)
         args, kwargs = self.inputs.fresh(index)
         worst = self.quality.cap  # a failure is the worst loss there is
@@ -160,16 +196,23 @@ class Reference:
                 output = variant(*args, **kwargs)
         except Timeout as exc:
             return worst, ("timeout", str(exc))
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failing variant is data
-            return worst, ("exception", f"{type(exc).__name__}: {exc}")
-        if has_nonfinite_where_exact_finite(exact, output):
-            return worst, ("nonfinite", "NaN or Inf where the exact output is finite")
+        except KeyboardInterrupt:  # the user's Ctrl-C stops tuning; what was measured is kept
+            raise
+        except BaseException as exc:  # noqa: BLE001 - anything a variant raises is data
+            return worst, ("exception", sandbox.describe(exc))
         try:
-            return self.quality(exact, output, self._labels(index)), None
+            with _quiet_numerics():
+                if has_nonfinite_where_exact_finite(exact, output):
+                    return worst, ("nonfinite", "NaN or Inf where the exact output is finite")
+                return self.quality(exact, output, self._labels(index)), None
         except OutputMismatch as exc:
-            return worst, ("mismatch", str(exc))
-        except Exception as exc:  # noqa: BLE001
-            return worst, ("mismatch", f"quality raised {type(exc).__name__}: {exc}")
+            return worst, ("mismatch", sandbox.describe(exc).removeprefix("OutputMismatch: "))
+        except Exception as exc:  # noqa: BLE001 - an output the metric cannot read is a failure
+            return worst, ("mismatch", f"comparing its output raised {sandbox.describe(exc)}")
+
+
+def _first_missing(indices: Sequence[int], done: dict[int, Any]) -> int:
+    return next(i for i in indices if i not in done)
 
 
 def _short(item: Any) -> str:

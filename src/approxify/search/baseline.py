@@ -44,8 +44,7 @@ def split(request: Request, target: Target) -> Split:
 def baseline(target: Target, request: Request, parts: Split) -> tuple[Reference, list[Site]]:
     """The exact program's reference outputs, and the sites to tune."""
     items = list(request.items)
-    reference = Reference(target.exact(), items, request.metric, timeout=request.timeout,
-                          name=target.name)
+    reference = target.exact_reference(items, request.metric, timeout=request.timeout)
     if target.observed_families(request.families):
         profiled = parts.tuning[:PROFILE_INPUTS]
         reference.prepare(profiled)  # the exact program's own failures first

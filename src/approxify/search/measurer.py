@@ -5,17 +5,16 @@ Each distinct config is measured once per set; asking again returns the figures 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-import numpy as np
 
 from .._target import Target
 from ..config import Setting, config_key
 from ..errors import InvalidConfig
-from ..measure.cost import CostFunction, proxy_speedup, time_pair
+from ..measure.cost import CostFunction
 from ..measure.evaluation import Evaluation
-from ..measure.runner import Failure, Reference
+from ..measure.runner import Reference
+from ..measure.trial import Plan, retime, run_trial, unbuildable
 from .groups import expand
 
 TIMING_INPUTS = 16  # inputs timed per config; losses use every input
@@ -80,37 +79,22 @@ class Measurer:
         return self._cache.get(config_key(self.expand(config)))
 
     def evaluate(self, config: Mapping[str, Setting]) -> Evaluation:
+        """``config`` measured now (see :func:`approxify.measure.trial.run_trial`)."""
         self.evaluations += 1
         config = self.expand(config)
-        try:
-            variant = self.target.build(config)
+        try:  # rewriting (and fitting) runs no user code: here, so fits are kept for the next
+            program = self.target.rewrite(config)
         except InvalidConfig as exc:  # settings that cannot combine (a rank the pruning removed)
-            return self._unbuildable(config, str(exc))
-        losses, failures = self.reference.losses(variant, self.indices,
-                                                  first_call_compiles=self.target.program.jitted)
-        guards = self.target.counters(variant)  # read before timing runs add to the counts
-        speedup, timing = self._speedup(variant)
-        return Evaluation(losses, tuple(failures), speedup, timing, dict(config), guards)
-
-    def _unbuildable(self, config: Mapping[str, Setting], message: str) -> Evaluation:
-        """A config whose variant cannot be built is measured as failing on every input."""
-        failures = tuple(Failure(i, "invalid", message, units=self.reference.units([i]))
-                         for i in self.indices)
-        losses = np.full(self.reference.units(self.indices), self.reference.quality.cap)
-        return Evaluation(losses, failures, 0.0, None, dict(config))
+            return unbuildable(self.reference, self.indices, "invalid", str(exc), dict(config))
+        return run_trial(self.reference, program.build, self._plan(), counters=self.target.counters,
+                         config=dict(config))
 
     def retime(self, config: Mapping[str, Setting], *, repeats: int):
         """``config``'s speedup and timing again, with ``repeats`` paired repetitions (measured
         cost only; a proxy cost gives the same figure every time)."""
-        variant = self.target.build(self.expand(config))
-        return self._speedup(variant, repeats=repeats)
+        program = self.target.rewrite(self.expand(config))
+        return retime(self.reference, program.build, self._plan(repeats))
 
-    def _speedup(self, variant: Callable[..., Any], *, repeats: int | None = None):
-        exact = self.reference.fn
-        limit = sum(self.reference.timeout(i) or 0.0 for i in self.timing_indices) or None
-        if callable(self.cost):
-            inputs = [self.reference.inputs[i] for i in self.timing_indices]
-            return proxy_speedup(self.cost, exact, variant, inputs, timeout=limit), None
-        timing = time_pair(exact, variant, self.reference.inputs, self.timing_indices,
-                           repeats=repeats or self.repeats, timeout=limit)
-        return timing.speedup, timing
+    def _plan(self, repeats: int | None = None) -> Plan:
+        return Plan(self.indices, self.timing_indices, repeats or self.repeats, self.cost,
+                    first_call_compiles=self.target.program.jitted)

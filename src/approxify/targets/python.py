@@ -22,9 +22,11 @@ from typing import Any
 from .._optional import require_numba
 from ..errors import InvalidArgument, UnsupportedTarget
 from ..measure.inputs import fresh_copy
+from .namespaces import LiveGlobals, owned_copy, read_globals, written_globals
 from .python_runtime import helper_objects, prepare_for_numba
 
 FACTORY = "__approxify_factory__"
+REFRESH = "_ax_refresh_globals"  # what a variant's root calls first (see .namespaces)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class PythonProgram:
 
     per_sample = False  # one loss per call
     has_weights = False  # nothing to repair
+    isolate = True  # run in a forked child when measured: the user's code may write anywhere
 
     def with_tree(self, key: str, tree: ast.FunctionDef) -> PythonProgram:
         functions = dict(self.functions)
@@ -86,6 +89,17 @@ class PythonProgram:
     def exact(self) -> Any:
         """What variants are compared with: the user's own callable."""
         return self.original
+
+    def compiled(self) -> dict[str, list[Any]]:
+        """The signatures the user's numba dispatchers were compiled for (after a run)."""
+        return {k: list(f.jit.signatures) for k, f in self.functions.items() if f.jitted}
+
+    def compile_like(self, signatures: Mapping[str, list[Any]]) -> None:
+        """Compile the user's dispatchers for ``signatures`` here, running none of their code:
+        what a run in a child compiled is then compiled once, not again in every child."""
+        for key, found in signatures.items():
+            for signature in found:
+                self.functions[key].jit.compile(signature)
 
     def repaired(self, structure: str) -> PythonProgram:
         """The post-build hook of targets with weights; a function has none to repair."""
@@ -115,33 +129,49 @@ class PythonProgram:
         return "\n\n".join(ast.unparse(self.functions[k].tree) for k in keys) + "\n"
 
     def build(self) -> Callable[..., Any]:
-        """Compile the program into a new callable; see the module docstring."""
-        root = self.build_all()[self.root]
+        """Compile the program into a new callable; see the module docstring and
+        :mod:`.namespaces` for what its globals are."""
+        root = self._compile_all(refresh=True)[0][self.root]
         if self.bound_self is not None:
             return types.MethodType(root, self.bound_self)
         return root
 
     def build_all(self) -> dict[str, Any]:
         """Every function compiled (key -> new function), calls between them rewired."""
-        extra = {**helper_objects(self.helpers), **self.constants}
-        namespaces: dict[int, dict[str, Any]] = {}
+        return self._compile_all()[0]
+
+    def _compile_all(self, *, refresh: bool = False) -> tuple[dict[str, Any], LiveGlobals]:
+        """``refresh``: the root's first statement brings the globals it reads up to date (see
+        :mod:`.namespaces`); numba code is compiled with the globals of its first call."""
+        live = LiveGlobals()
+        extra = {**helper_objects(self.helpers), **self.constants, REFRESH: live.refresh}
+        namespaces: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # id -> (private, user's)
+        reads: dict[int, set[str]] = {}
         variants: dict[str, Any] = {}
         for key in _callees_first(self):
             lifted = self.functions[key]
-            original_globals = lifted.func.__globals__
-            ns = namespaces.get(id(original_globals))
-            if ns is None:
-                ns = dict(original_globals)  # a snapshot: rebinding in the variant stays there
-                ns.update(extra)
-                namespaces[id(original_globals)] = ns
-            variants[key] = _compile_function(lifted, ns, variants)
+            module = lifted.func.__globals__
+            if id(module) not in namespaces:
+                private = dict(module)  # rebinding a name in the variant stays here
+                private.update(extra)
+                namespaces[id(module)] = (private, module)
+            reads.setdefault(id(module), set()).update(read_globals(lifted.tree, local_names(lifted.tree)))
+            private = namespaces[id(module)][0]
+            for name in written_globals(lifted.tree) & set(module):  # the variant's from now on
+                private[name] = owned_copy(module[name])
+            first = refresh and key == self.root and not lifted.jitted
+            variants[key] = _compile_function(lifted, namespaces[id(module)][0], variants, refresh=first)
         originals = {id(f.func): variants[k] for k, f in self.functions.items()}
-        for ns in namespaces.values():
-            for name, value in list(ns.items()):
+        for space, (private, module) in namespaces.items():
+            owned = set(extra)
+            for name, value in list(private.items()):
                 replacement = originals.get(id(_plain(value))) if callable(value) else None
                 if replacement is not None:
-                    ns[name] = replacement
-        return variants
+                    private[name] = replacement
+                    owned.add(name)
+            live.link(private, module, reads[space] - owned)
+        live.refresh()  # copies before the first call (and before numba compiles what it reads)
+        return variants, live
 
 
 def numba_dispatcher(value: Any) -> bool:
@@ -378,7 +408,7 @@ def _callees_first(program: PythonProgram) -> list[str]:
 
 
 def _compile_function(
-    lifted: LiftedFunction, ns: dict[str, Any], built: Mapping[str, Any]
+    lifted: LiftedFunction, ns: dict[str, Any], built: Mapping[str, Any], *, refresh: bool = False
 ) -> Any:
     """Compile one definition inside a factory whose parameters are the original free variables.
 
@@ -402,6 +432,10 @@ def _compile_function(
     tree = copy.deepcopy(lifted.tree)
     if lifted.jitted:  # compiled below with the user's numba options instead
         tree.decorator_list = []
+    if refresh:  # after the docstring, so the variant keeps it
+        at = 1 if ast.get_docstring(tree) is not None else 0
+        call = ast.Expr(ast.Call(func=ast.Name(id=REFRESH, ctx=ast.Load()), args=[], keywords=[]))
+        tree.body.insert(at, ast.copy_location(call, tree.body[0]))
     factory = ast.FunctionDef(
         name=FACTORY,
         args=ast.arguments(
@@ -426,6 +460,9 @@ def _compile_function(
         return _jit_again(variant, lifted.jit)
     if isinstance(variant, types.FunctionType) and not tree.decorator_list:
         variant.__qualname__ = func.__qualname__
+        # the function's own attributes (fn.calls, fn.cache) as the variant's copies: code
+        # reading them through the function's name finds them on the variant
+        variant.__dict__.update({k: owned_copy(v) for k, v in func.__dict__.items()})
         # copies: a variant filling a mutable default (a cache dict) must not fill the user's
         variant.__defaults__ = fresh_copy(func.__defaults__)
         variant.__kwdefaults__ = fresh_copy(func.__kwdefaults__)

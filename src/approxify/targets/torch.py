@@ -35,6 +35,9 @@ class TorchProgram:
 
     per_sample = True  # losses are per sample of a batch
     has_weights = True
+    # measured in this process: variants are private copies already, and torch's thread pools
+    # do not survive a fork
+    isolate = False
 
     @property
     def name(self) -> str:
