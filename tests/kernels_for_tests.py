@@ -379,3 +379,10 @@ async def async_sum(xs):
 
 
 square_lambda = lambda x: x * x  # noqa: E731 - a lambda target on purpose
+
+
+def nan_where_negative(xs):
+    """Its output holds NaN where an input is negative: an exact output with NaN in it."""
+    out = np.array(xs, dtype=float)
+    out[out < 0] = np.nan
+    return out

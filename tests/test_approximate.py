@@ -256,3 +256,28 @@ def test_near_ties_are_timed_again_with_more_repetitions_before_the_best_is_chos
     timed.clear()
     runoff([candidate("a", 2.0), candidate("b", 1.99)], proxy)  # a proxy cost gives the same figure
     assert timed == {}
+
+
+def test_a_rerun_on_other_inputs_of_the_same_count_measures_anew(inputs, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    options = dict(bound=0.05, budget=ax.Budget(trials=3), storage=storage, progress=False, repeats=1)
+    first = ax.approximate(tk.smooth_mean, inputs, **options)
+    other = tk.make_inputs(len(inputs), seed=7)
+    second = ax.approximate(tk.smooth_mean, other, **options)
+    assert second.settings["study_name"] != first.settings["study_name"]
+    assert second.settings["inputs_digest"] != first.settings["inputs_digest"]
+    assert second.stats["sensitivity_measured"] == len(second.sensitivity) > 0  # nothing reused
+    again = ax.approximate(tk.smooth_mean, inputs, **options)
+    assert again.settings["study_name"] == first.settings["study_name"]
+    assert again.stats["sensitivity_measured"] == 0  # the same inputs: everything reused
+
+
+def test_a_study_named_by_hand_refuses_other_inputs(inputs, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    options = dict(bound=0.05, budget=ax.Budget(trials=2), storage=storage, progress=False, repeats=1,
+                   study_name="mine")
+    ax.approximate(tk.smooth_mean, inputs, **options)
+    with pytest.raises(ax.InvalidArgument) as info:
+        ax.approximate(tk.smooth_mean, tk.make_inputs(len(inputs), seed=7), **options)
+    text = str(info.value)
+    assert "study_name='mine'" in text and "other inputs" in text and "Pass another study_name=" in text

@@ -9,7 +9,10 @@ torch = pytest.importorskip("torch", reason="torch is an optional extra (pip ins
 
 import approxify as ax  # noqa: E402
 from approxify.errors import InvalidArgument  # noqa: E402
+from approxify._target import Target  # noqa: E402
+from approxify.measure.quality import get_quality  # noqa: E402
 from approxify.search.groups import expand, group_sites  # noqa: E402
+from approxify.search.measurer import Measurer  # noqa: E402
 from test_torch_target import Encoder, mlp, run, trained_classifier  # noqa: E402
 
 nn = torch.nn
@@ -223,3 +226,20 @@ def test_uniform_configs_seed_the_search():
                             families=["precision"], budget=ax.Budget(trials=3), progress=False)
     seeded = [p.config for p in result.points if p.origin == "seed"]
     assert {"0/precision": int8, "2/precision": int8, "4/precision": int8} in seeded
+
+
+@pytest.mark.parametrize("inner", [ax.Substitute("lowrank", rank=4), ax.Precision("int8")])
+def test_a_block_surrogate_with_a_setting_inside_the_block_is_refused_and_measured_as_failing(inner):
+    """The block's surrogate replaces the layer the other setting names: whichever order the
+    settings come in, the config is refused with the reason (tuning measures it as a failure)."""
+    model = Encoder().eval()
+    family = inner.family
+    config = {"encoder.layers.1/substitute": MLP, f"encoder.layers.1.linear1/{family}": inner}
+    for ordered in (config, dict(reversed(list(config.items())))):
+        with pytest.raises(ax.InvalidConfig, match="encoder.layers.1.linear1.*block|no longer in the model"):
+            ax.apply(model, ordered, example_inputs=BATCHES)
+        target = Target(model, example_inputs=BATCHES)
+        reference = target.exact_reference(BATCHES[:2], get_quality("mismatch", per_sample=True), timeout=None)
+        measured = Measurer(target, reference, [0, 1], timing_indices=[0], repeats=1, cost="time")
+        evaluation = measured.evaluate(ordered)
+        assert {f.kind for f in evaluation.failures} == {"invalid"} and evaluation.speedup == 0.0

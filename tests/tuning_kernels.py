@@ -22,3 +22,11 @@ def make_inputs(count=400, size=1000, seed=0):
 
 def no_loops(x):
     return x * 2
+
+
+def slow_rel_l2(exact, approx):
+    """rel_l2 that takes a few milliseconds per input: a tuning slow enough to be killed midway."""
+    import time
+
+    time.sleep(0.002)
+    return min(1.0, abs(exact - approx) / abs(exact))

@@ -7,6 +7,7 @@ certify, choose.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from .config import Budget, Setting
 from .errors import InvalidArgument
 from .measure.cost import check_cost
 from .measure.evaluation import Evaluation
-from .measure.inputs import read_inputs
+from .measure.inputs import digest, read_inputs
 from .measure.quality import get_quality
 from .measure.trial import Plan, run_trial
 from .report.environment import environment
@@ -187,7 +188,8 @@ def approximate(
         loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress)
     parts = split(request, target)
     reference, sites = baseline(target, request, parts)
-    settings = _settings(request, target, parts, sites)
+    fingerprint = target.fingerprint()  # of the code (or weights) measured, taken before tuning
+    settings = _settings(request, target, parts, sites, fingerprint)
     tuned_sites, groups = group_sites(sites, request.grouping)
     tuner = Measurer(target, reference, parts.tuning, repeats=SEARCH_REPEATS, cost=request.cost,
                      timing_indices=timing_indices(target, reference, parts.tuning), groups=groups)
@@ -196,7 +198,7 @@ def approximate(
     strategy_ = STRATEGIES[request.strategy]()
     with studies.quiet_optuna(), Progress(enabled=request.progress) as bar:
         study = studies.open_study(request.storage, settings["study_name"],
-                                   sampler=strategy_.sampler(request.seed))
+                                   sampler=strategy_.sampler(request.seed), identity=settings)
         searched = strategy_.run(SearchRun(study, tuner, tuned_sites, request.bound, request.budget, bar,
                                            refined=groups if request.grouping == "blocks" else {}))
         exact = Candidate({}, "exact", tuner.figures({}))
@@ -222,11 +224,13 @@ def approximate(
         },
         environment=environment(), notes=notes, effects=measure_effects(best.config, groups, tuner),
         fits=target.saved_fits(shipped), weights=target.saved_weights(shipped),
+        fingerprint=fingerprint,
         _target_obj=fn, _modules=tuple(modules), _calls=target.calls,
     )
 
 
-def _settings(request: Request, target: Target, parts: Split, sites: list[Site]) -> dict[str, Any]:
+def _settings(request: Request, target: Target, parts: Split, sites: list[Site],
+              fingerprint: dict[str, Any]) -> dict[str, Any]:
     """What the result records of the request (and what names its study)."""
     cost = request.cost
     settings = {
@@ -239,7 +243,10 @@ def _settings(request: Request, target: Target, parts: Split, sites: list[Site])
         "repeats": request.repeats, "storage": request.storage, "strategy": request.strategy,
         "grouping": request.grouping,
         "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls], "repair": request.repair,
+        # what a study is keyed on besides these: the inputs' content and the target's code or
+        # weights, so a rerun on other inputs or another model measures anew
+        "inputs_digest": digest(request.items),
     }
     settings["study_name"] = request.study_name or studies.study_name(
-        target.name, target.program.source(), settings)
+        target.name, json.dumps(fingerprint, sort_keys=True), settings)
     return settings

@@ -27,6 +27,24 @@ from .transforms import Transform, load_fit, registered
 from .transforms import families as all_families
 
 
+def check_modules(modules: Any) -> tuple[str, ...]:
+    """``modules=``: names of modules (or package prefixes) whose functions count as user code."""
+    if isinstance(modules, str):
+        modules = [modules]
+    try:
+        found = tuple(modules)
+    except TypeError:
+        raise InvalidArgumentType(
+            f"modules= expects a list of module names (e.g. modules=['mypkg.kernels']), got {modules!r}."
+        ) from None
+    for name in found:
+        if not isinstance(name, str) or not name or not all(p.isidentifier() for p in name.split(".")):
+            raise InvalidArgumentType(
+                f"modules= expects module names such as 'mypkg.kernels', got {name!r} among them."
+            )
+    return found
+
+
 def check_calls(calls: Any) -> tuple[Any, ...]:
     """``calls=``: functions whose calls may be substituted, besides those found by default."""
     if callable(calls):
@@ -51,11 +69,11 @@ class Target:
                  families: Iterable[str] | None = None, calls: Iterable[Any] = ()) -> None:
         self.obj = obj
         self.calls = check_calls(calls)
+        self.modules = check_modules(modules)
         if is_torch_module(obj):
             self.program: Any = lift_model(obj)
         else:
-            self.program = replace(lift(obj, modules=modules), named_calls=self.calls)
-        self.modules = tuple(modules)
+            self.program = replace(lift(obj, modules=self.modules), named_calls=self.calls)
         self.transforms: list[Transform] = registered("torch" if self.program.per_sample else "python")
         self._by_family = {t.family: t for t in self.transforms}
         self.discover()

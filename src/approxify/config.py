@@ -221,6 +221,11 @@ class Substitute(Setting):
             raise InvalidArgument("Substitute('lowrank', rank=...) needs the rank, e.g. rank=32.")
         if self.kind == "alternative" and not self.name:
             raise InvalidArgument("Substitute('alternative', name=...) needs the alternative function's name.")
+        if self.name is not None and not isinstance(self.name, str):
+            raise InvalidArgumentType(
+                f"Substitute(name=...) expects the alternative function's name as a string, got "
+                f"{self.name!r}; e.g. Substitute('alternative', name='fast_norm')."
+            )
         if not isinstance(self.guard, bool):
             raise InvalidArgumentType(f"Substitute(guard=...) expects True or False, got {self.guard!r}.")
         if isinstance(self.margin, bool) or not isinstance(self.margin, (int, float)) or not 0 <= self.margin <= 1:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import InvalidArgument, InvalidArgumentType
 from .deadline import Timeout, deadline
 from .inputs import InputSet
@@ -69,16 +71,26 @@ def proxy_speedup(cost: CostFunction, exact: Callable[..., Any], variant: Callab
     A variant that fails or times out while the proxy runs it gets speedup 0: its losses count
     the failure.
     """
-    before = float(cost(exact, inputs))
+    before = exact_cost(cost, exact, inputs)
     try:
         with deadline(timeout):
             after = float(cost(variant, inputs))
     except (Exception, SystemExit):  # noqa: BLE001 - a failing or hanging variant is data
         return 0.0
-    if not (before > 0 and math.isfinite(before)):
-        raise InvalidArgument(f"cost function returned {before!r} for the exact program; "
-                              "it must return a positive finite number.")
     return before / after if after > 0 else math.inf
+
+
+def exact_cost(cost: CostFunction, exact: Callable[..., Any], inputs: Sequence[Any]) -> float:
+    """``cost(exact, inputs)``, which must be a positive finite number (an error otherwise)."""
+    name = getattr(cost, "__name__", type(cost).__name__)
+    value = cost(exact, inputs)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not (value > 0 and math.isfinite(value)):
+        raise InvalidArgument(
+            f"cost function {name} returned {value!r} ({type(value).__name__}) for the exact "
+            "program; cost=(fn, inputs) -> float must return a positive finite number (lower is better)."
+        )
+    return float(value)
 
 
 def time_pair(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,6 +92,39 @@ def read_inputs(inputs: Any, *, name: str = "inputs", labeled: bool = False,
                 "DataLoader of (inputs, labels) batches."
             )
     return [Labeled(*item[:-1], labels=item[-1]) for item in items]
+
+
+def digest(items: Sequence[Any]) -> str:
+    """A SHA-256 of the inputs' content (values, dtypes and shapes, not object identities):
+    what a study is keyed on, so other inputs of the same count never reuse its measurements."""
+    hashed = hashlib.sha256()
+    for item in items:
+        _feed(hashed, item)
+    return hashed.hexdigest()
+
+
+def _feed(hashed: Any, value: Any) -> None:
+    if type(value).__module__ == "torch" and type(value).__name__ == "Tensor":
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        hashed.update(f"array {value.dtype.str} {value.shape}|".encode())
+        hashed.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        hashed.update(f"{type(value).__name__} {len(value)}|".encode())
+        for element in value:
+            _feed(hashed, element)
+    elif isinstance(value, dict):
+        hashed.update(f"dict {len(value)}|".encode())
+        for key in sorted(value, key=repr):
+            _feed(hashed, key)
+            _feed(hashed, value[key])
+    elif isinstance(value, Args):
+        hashed.update(f"{type(value).__name__}|".encode())
+        _feed(hashed, value.args)
+        _feed(hashed, value.kwargs)
+        _feed(hashed, getattr(value, "labels", None))
+    else:  # numbers, strings and other objects by their repr (as much as they say of themselves)
+        hashed.update(f"{type(value).__qualname__} {value!r}|".encode())
 
 
 def units_of(item: Any, *, per_sample: bool) -> int:

@@ -87,9 +87,23 @@ def _pair(exact: Any, approx: Any) -> tuple[np.ndarray, np.ndarray]:
     return e, a
 
 
+def _agree_off_finite(e: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the exact output is NaN or infinite, whether the approximate one is the same there
+    (NaN equal to NaN), and where the exact output is finite: every metric treats an exact
+    output's NaN and Inf alike, as values the approximation must reproduce."""
+    finite = np.isfinite(e)
+    same = (a == e) | (np.isnan(a) & np.isnan(e))
+    return finite, same | finite
+
+
 def rel_l2(exact: Any, approx: Any) -> float:
-    """``||approx - exact||_2 / ||exact||_2``, capped at 1; 0/1 when the exact output is all zero."""
+    """``||approx - exact||_2 / ||exact||_2``, capped at 1; 0/1 when the exact output is all zero.
+    Elements where the exact output is NaN or Inf must be reproduced, else the loss is 1."""
     e, a = _pair(exact, approx)
+    finite, agree = _agree_off_finite(e, a)
+    if not agree.all():
+        return 1.0
+    e, a = e[finite], a[finite]
     diff = np.linalg.norm((a - e).ravel())
     norm = np.linalg.norm(e.ravel())
     if norm == 0:
@@ -102,11 +116,13 @@ def mean_rel(exact: Any, approx: Any) -> float:
     e, a = _pair(exact, approx)
     if e.size == 0:
         return 0.0
+    finite, agree = _agree_off_finite(e, a)
     diff = np.abs(a - e)
     scale = np.abs(e)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(scale > 0, diff / scale, np.where(diff > 0, 1.0, 0.0))
-    return float(np.minimum(rel, 1.0).mean())
+    rel = np.where(finite, np.minimum(rel, 1.0), np.where(agree, 0.0, 1.0))  # NaN/Inf: same or not
+    return float(rel.mean())
 
 
 def mismatch(exact: Any, approx: Any) -> float:

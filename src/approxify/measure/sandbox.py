@@ -16,6 +16,7 @@ whose thread pools do not survive a fork), the work runs in this process instead
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import pickle
@@ -32,6 +33,7 @@ from ..errors import ApproxifyError
 
 CAN_FORK = hasattr(os, "fork")
 _HEADER = 8  # bytes of each message's length
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal for the child when its parent dies
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def _child(work: Callable[[Callable[[Any], None]], Any], write_fd: int) -> None:
     """Do the work, send everything back, and leave without running the parent's exit
     handlers or flushing its buffers (``os._exit``)."""
     try:
+        _die_with_parent()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
         def emit(message: Any) -> None:
@@ -135,6 +138,16 @@ def _child(work: Callable[[Callable[[Any], None]], Any], write_fd: int) -> None:
         _write(write_fd, _pickled(result))
     finally:
         os._exit(0)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - child side
+    """On Linux, the child is killed when the tuning process dies (even by SIGKILL), so a
+    variant that hangs is never left running on its own."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the variant's next write to the pipe ends it
+        pass
 
 
 def _outcome_of(work: Callable[[Callable[[Any], None]], Any], emit: Callable[[Any], None]) -> tuple:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InvalidConfig
 from . import sandbox
-from .cost import CostFunction, Timing, proxy_speedup, time_pair
+from .cost import CostFunction, Timing, exact_cost, proxy_speedup, time_pair
 from .evaluation import Evaluation
 from .runner import COMPILE_ALLOWANCE, Failure, Reference
 
@@ -51,6 +51,14 @@ def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
     losses, failures = _assemble(reference, plan.indices, results, outcome.lost)
     guards, speedup, timing = outcome.value if outcome.finished else ({}, 0.0, None)
     return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards)
+
+
+def check_proxy(reference: Reference, cost: CostFunction, indices: Sequence[int]) -> None:
+    """A cost function that does not give the exact program a positive number is refused now,
+    before any tuning (it runs the exact program: in the sandbox)."""
+    reference.prepare(indices)
+    inputs = [reference.inputs[i] for i in indices]
+    sandbox.run(lambda emit: exact_cost(cost, reference.fn, inputs), limit=None, isolate=reference.isolate)
 
 
 def retime(reference: Reference, build: Callable[[], Any], plan: Plan) -> tuple[float, Timing | None]:

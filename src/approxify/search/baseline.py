@@ -15,6 +15,7 @@ import numpy as np
 from .._target import Target
 from ..errors import InvalidArgument
 from ..measure.runner import Reference
+from ..measure.trial import check_proxy
 from ..sites import Site
 from .request import Request, check_enough_heldout
 
@@ -59,6 +60,8 @@ def baseline(target: Target, request: Request, parts: Split) -> tuple[Reference,
             + "; ax.sites(fn) lists what approxify finds (perforation needs a for loop)."
         )
     reference.prepare(parts.tuning + parts.heldout)  # exact failures and metric errors surface now
+    if callable(request.cost):
+        check_proxy(reference, request.cost, parts.tuning[:PROFILE_INPUTS])
     if request.repair:
         target.enable_repair([(reference.inputs.fresh(i)[0], reference.exact(i)) for i in parts.tuning],
                              steps=request.repair)

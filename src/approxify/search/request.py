@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from .._target import Target
 from ..config import Budget
 from ..errors import InvalidArgument, InvalidArgumentType, NotEnoughInputs
@@ -74,7 +76,8 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
     return Request(
         items=tuple(items), metric=metric, bound=bound, confidence=confidence,
         families=tuple(target.families_or_default(families)), explicit_families=families is not None,
-        select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
+        select=select, budget=budget, storage=check_storage(storage),
+        study_name=check_study_name(study_name), holdout=holdout,
         n_heldout=n_heldout, seed=seed, cost=check_cost(cost, model=target.per_sample),
         repeats=check_count("repeats", repeats, example="5"),
         timeout=check_timeout(timeout), max_certify=check_count("max_certify", max_certify, example="8"),
@@ -92,6 +95,29 @@ def check_probability(name: str, value: Any, *, example: str) -> float:
             f"got {value!r}; e.g. {name}={example}."
         )
     return float(value)
+
+
+def check_storage(storage: Any) -> str | None:
+    """``storage=``: None (in memory) or a database URL Optuna can open, checked by its form
+    before anything runs (the database itself is opened when tuning starts)."""
+    if storage is None:
+        return None
+    example = "e.g. storage='sqlite:///study.db' or 'postgresql://user@host/db'"
+    if not isinstance(storage, str):
+        raise InvalidArgumentType(f"storage= expects a database URL or None, got {storage!r}; {example}.")
+    try:
+        url = make_url(storage)
+    except Exception as exc:  # noqa: BLE001 - sqlalchemy's ArgumentError and kin
+        raise InvalidArgument(f"storage={storage!r} is not a database URL ({exc}); {example}.") from None
+    if url.get_backend_name() == "sqlite" and url.database in (None, ""):
+        raise InvalidArgument(f"storage={storage!r} names no database file; {example}.")
+    return storage
+
+
+def check_study_name(name: Any) -> str | None:
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise InvalidArgumentType(f"study_name= expects a non-empty string or None, got {name!r}.")
+    return name
 
 
 def check_count(name: str, value: Any, *, example: str) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Budget, Setting, config_from_dict, config_key, config_to_dict
+from ..errors import InvalidArgument
 from ..report.result import Candidate
 from .feasibility import feasible, violation
 from .measurer import Measurer
@@ -46,14 +47,33 @@ def study_name(target_name: str, source: str, settings: dict[str, Any]) -> str:
     return f"approxify-{target_name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
-def open_study(storage: str | None, name: str, *, sampler: Any):
-    """The study ``name`` in ``storage`` (in memory when None), created or loaded to resume."""
+IDENTITY = ("inputs_digest", "inputs", "tuning", "heldout", "seed")  # what a study was measured on
+
+
+def open_study(storage: str | None, name: str, *, sampler: Any, identity: dict[str, Any]):
+    """The study ``name`` in ``storage`` (in memory when None), created or loaded to resume.
+    A study measured on other inputs (a name given twice by hand) is refused: resuming it
+    would reuse measurements of other inputs."""
     import optuna
 
-    return optuna.create_study(
+    study = optuna.create_study(
         storage=storage, study_name=name, directions=["maximize", "minimize"],
         sampler=sampler, load_if_exists=True,
     )
+    wanted = {key: identity.get(key) for key in IDENTITY}
+    recorded = study.user_attrs.get("identity")
+    if recorded is None:
+        study.set_user_attr("identity", wanted)
+    elif recorded != wanted:
+        raise InvalidArgument(
+            f"study_name={name!r} in storage={storage!r} holds measurements of other inputs "
+            f"(it was measured on {recorded.get('inputs')} inputs split {recorded.get('tuning')}/"
+            f"{recorded.get('heldout')} with seed {recorded.get('seed')}, content digest "
+            f"{str(recorded.get('inputs_digest'))[:12]}; these are {wanted['inputs']} inputs, digest "
+            f"{str(wanted['inputs_digest'])[:12]}); resuming it would reuse those measurements. "
+            "Pass another study_name=, or leave it out to get one named after the inputs."
+        )
+    return study
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._optional import require_torch
+from ..errors import UnsupportedTarget
 from .torch_repair import Repair
 
 @dataclass(frozen=True)
@@ -96,7 +97,25 @@ class TorchProgram:
 
 
 def lift_model(model: Any) -> TorchProgram:
+    """The program of ``model``, refused with the reason when approxify could not work on
+    private copies of it: variants are deep copies put in eval mode."""
     require_torch()
+    name = type(model).__name__
+    try:
+        probe = copy.deepcopy(model)
+    except Exception as exc:  # noqa: BLE001 - a lock, an open file, a generator in an attribute
+        raise UnsupportedTarget(
+            f"model {name} cannot be deep-copied ({type(exc).__name__}: {exc}); approxify builds "
+            "every variant on a private copy. Keep objects that cannot be copied (open files, "
+            "locks, generators) out of the module's attributes, or give it a __deepcopy__."
+        ) from None
+    try:
+        probe.eval()
+    except Exception as exc:  # noqa: BLE001
+        raise UnsupportedTarget(
+            f"model {name} raised {type(exc).__name__}: {exc} when put in eval mode (model.eval()); "
+            "approxify measures variants in eval mode, so eval() must work on a copy of it."
+        ) from None
     return TorchProgram(model)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Setting
+from ..errors import InvalidConfig
 from ..sites import Knob, Site
 from ..targets.torch import Layer, require_torch
 from .torch_fused import unfuse_ancestors
@@ -108,6 +109,20 @@ def edit_layers(program: Any, settings: Mapping[Site, Setting],
         # a layer of a dropped block is gone, and its setting with it, as a perforated loop's
         # skipped iterations take their approximations along
         if not setting.is_exact and not in_dropped_block(model, path):
+            _require_present(model, site.id, path)
             change(model, site.id, path, setting)
             unfuse_ancestors(model, path)
     return program.with_variant(model)
+
+
+def _require_present(model: Any, site: str, path: str) -> None:
+    """A layer a setting of the same config replaced along with its block (a block's
+    surrogate) cannot take another: the config is refused, which tuning measures as a failure."""
+    try:
+        model.get_submodule(path)
+    except AttributeError:
+        raise InvalidConfig(
+            f"config[{site!r}]: {path} is no longer in the model: another setting of the same "
+            "config replaced a module that holds it (a block's surrogate); set the block or the "
+            "layers inside it, not both."
+        ) from None

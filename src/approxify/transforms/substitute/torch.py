@@ -66,6 +66,16 @@ class TorchSubstitute(Transform):
         return fit_key(site_id, setting) if setting.kind == "mlp" else None
 
     def apply(self, program: TorchProgram, settings: Mapping[Site, Setting]) -> TorchProgram:
+        blocks = [s.locator.path for s, v in settings.items() if v.kind == "mlp"]
+        for site, setting in settings.items():
+            inside = next((b for b in blocks if site.locator.path.startswith(b + ".")), None)
+            if inside is not None and not setting.is_exact:
+                raise InvalidConfig(
+                    f"config[{site.id!r}]: {site.locator.path} lies inside block {inside}, which "
+                    "the same config replaces with a surrogate; set the block or the layers "
+                    "inside it, not both."
+                )
+
         def substitute(model: Any, site: str, path: str, setting: Substitute) -> None:
             if setting.kind == "mlp":
                 replace_block(program, model, site, path, setting)
