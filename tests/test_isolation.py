@@ -158,3 +158,22 @@ def test_the_exact_program_failing_in_its_sandbox_names_the_input_and_keeps_its_
     with pytest.raises(ax.TargetFailed) as info:
         ax.evaluate(H.memoized, {}, [3, "x"])
     assert "input #1" in str(info.value) and isinstance(info.value.__cause__, TypeError)
+
+
+def test_a_function_whose_file_changed_after_import_is_refused_until_reloaded(tmp_path, monkeypatch):
+    import importlib
+    import os
+
+    path = tmp_path / "edited_kernel.py"
+    path.write_text("def total(xs):\n    s = 0.0\n    for x in xs:\n        s += x\n    return s * 2.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("edited_kernel")
+    assert ax.sites(module.total)
+    path.write_text("def total(xs):\n    s = 0.0\n    for x in xs:\n        s += x\n    return s * 3.0\n")
+    os.utime(path, (os.path.getmtime(path) + 5,) * 2)
+    with pytest.raises(ax.UnsupportedTarget) as info:
+        ax.apply(module.total, {})
+    assert "the file changed after its module was imported" in str(info.value)
+    assert "importlib.reload" in str(info.value)
+    module = importlib.reload(module)
+    assert ax.apply(module.total, {})([1.0, 2.0]) == 9.0

@@ -9,9 +9,12 @@ touched, and helper calls inside a variant go to the variant's helpers.
 
 from __future__ import annotations
 
+import __future__
 import ast
 import copy
+import functools
 import inspect
+import operator
 import sys
 import textwrap
 import types
@@ -288,7 +291,58 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
     if not isinstance(tree, ast.FunctionDef) or tree.name != func.__name__:
         raise UnsupportedTarget(f"could not isolate the definition of {name} in {filename}.")
     ast.increment_lineno(tree, first - 1)
+    if not _runs_this_code(func, tree, filename):
+        raise UnsupportedTarget(
+            f"the source of {name} in {filename} is not the code Python is running: the file "
+            "changed after its module was imported, and a variant built from it would not be a "
+            "variant of the function measured. Reload the module (importlib.reload) or restart "
+            "Python, then try again."
+        )
     return tree, filename
+
+
+def future_flags(func: types.FunctionType) -> int:
+    """The ``from __future__`` features the function was compiled with (its module's)."""
+    return func.__code__.co_flags & _FUTURE_FLAGS
+
+
+_FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, f).compiler_flag
+                                                for f in __future__.all_feature_names), 0)
+
+
+def _runs_this_code(func: types.FunctionType, tree: ast.FunctionDef, filename: str) -> bool:
+    """Whether ``tree``, compiled, gives the bytecode ``func`` runs. A function with free
+    variables (a closure, a method using ``super()``) compiles differently on its own, so it is
+    not compared (the source read is then trusted)."""
+    if func.__code__.co_freevars:
+        return True
+    plain = copy.deepcopy(tree)
+    plain.decorator_list = []
+    module = ast.fix_missing_locations(ast.Module(body=[plain], type_ignores=[]))
+    try:
+        code = compile(module, filename, "exec", flags=future_flags(func), dont_inherit=True)
+    except SyntaxError:
+        return False
+    compiled = next((c for c in code.co_consts if isinstance(c, types.CodeType)), None)
+    return compiled is not None and _same_code(compiled, func.__code__)
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    """Names, variables and constants alike (nested code objects compared the same way). The
+    bytecode itself is not compared: a ``.pyc`` written by another build of the same Python
+    version may hold other (equivalent) instructions; an edit that changes only an operator is
+    therefore not seen."""
+    if (a.co_names, a.co_varnames, a.co_argcount) != (b.co_names, b.co_varnames, b.co_argcount):
+        return False
+    if len(a.co_consts) != len(b.co_consts):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
+            if not _same_code(x, y):
+                return False
+        elif type(x) is not type(y) or (x != y and not (x != x and y != y)):  # NaN equals NaN here
+            return False
+    return True
 
 
 def _find_callees(
@@ -450,7 +504,7 @@ def _compile_function(
     ast.copy_location(factory, tree)
     module = ast.fix_missing_locations(ast.Module(body=[factory], type_ignores=[]))
     try:
-        code = compile(module, lifted.filename, "exec")
+        code = compile(module, lifted.filename, "exec", flags=future_flags(func), dont_inherit=True)
     except SyntaxError as exc:  # a transform produced invalid code: a bug, say where
         raise InvalidArgument(f"the rewritten {lifted.key} does not compile: {exc}") from exc
     scratch: dict[str, Any] = {}
