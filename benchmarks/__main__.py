@@ -28,9 +28,9 @@ from approxify.measure.inputs import InputSet
 from approxify.report.environment import environment
 from approxify.report.result import finite_json
 
-from . import handwritten, models, precision, substitute, suite
+from . import handwritten, isolation, models, precision, substitute, suite
 
-SECTIONS = ("suite", "overhead", "precision", "substitute", "models")
+SECTIONS = ("suite", "overhead", "isolation", "precision", "substitute", "models")
 NAMES = [p.name for p in suite.SUITE] + list(models.MODELS)  # what --only may name
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
@@ -102,7 +102,8 @@ def markdown(figures: dict, *, quick: bool = False) -> str:
                 f"| {r['what']} | {r['relative_time']:.3f} | {r['min']:.3f} | {r['max']:.3f} | "
                 f"{r['repeats']} | {r['inputs']} | {r['target']} | {'yes' if r['met'] else 'NO'} |"
             )
-    for key, section in (("precision", precision), ("substitute", substitute), ("models", models)):
+    for key, section in (("isolation", isolation), ("precision", precision), ("substitute", substitute),
+                         ("models", models)):
         if figures.get(key) is not None:
             lines += ["", *section.markdown(figures[key], quick=quick)]
     return "\n".join(lines) + "\n"
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the neural-network section (minutes)")
     parser.add_argument("--no-overhead", dest="overhead", action="store_false",
                         help="skip the loop-perforation overhead section (seconds)")
+    parser.add_argument("--no-isolation", dest="isolation", action="store_false",
+                        help="skip the cost of isolation (the suite's programs tuned with and without: minutes)")
     parser.add_argument("--no-suite", dest="suite", action="store_false",
                         help="skip the suite (programs at two bounds with baselines: minutes)")
     parser.add_argument("--only", default=None,
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "suite_minutes": suite_minutes if args.suite or args.models else None,
         "suite": programs,
         "overhead": run(args.inputs, args.repeats) if args.overhead else None,
+        "isolation": isolation.run(quick=args.quick, only=only, log=log) if args.isolation else None,
         "precision": precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None,
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
         "models": networks,

@@ -177,3 +177,19 @@ def test_a_function_whose_file_changed_after_import_is_refused_until_reloaded(tm
     assert "importlib.reload" in str(info.value)
     module = importlib.reload(module)
     assert ax.apply(module.total, {})([1.0, 2.0]) == 9.0
+
+
+def test_isolation_none_runs_the_users_code_here_and_so_can_reach_its_objects():
+    """What the default protects against, shown by turning it off: in this process, the exact
+    program's own appends (it runs on every input) reach the module's list."""
+    before = len(H.SEEN)
+    try:
+        ax.evaluate(H.appends, {}, XS[:2], repeats=1, isolation="none")
+        assert len(H.SEEN) > before
+    finally:
+        del H.SEEN[before:]
+
+
+def test_an_unknown_isolation_is_refused():
+    with pytest.raises(ax.InvalidArgument, match="isolation= expects 'process'.*got 'thread'"):
+        ax.evaluate(H.appends, {}, XS[:2], isolation="thread")

@@ -49,6 +49,7 @@ def sites(
     modules: Iterable[str] = (),
     example_inputs: Sequence[Any] | None = None,
     calls: Iterable[Any] = (),
+    isolation: str = "process",
 ) -> list[Site]:
     """Every approximation site in ``fn`` and the user functions it calls.
 
@@ -60,7 +61,7 @@ def sites(
     substituted (a library function, say), besides user functions, ufuncs and ``math``.
     """
     wanted = [families] if isinstance(families, str) else families
-    target = Target(fn, modules=modules, calls=calls)
+    target = Target(fn, modules=modules, calls=calls, isolation=isolation)
     target.require_examples(wanted, given=example_inputs is not None)
     if example_inputs is not None:
         target.profile(read_inputs(example_inputs, name="example_inputs", batches=target.per_sample),
@@ -87,9 +88,10 @@ def source(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (
     return export_source(_target_for(fn, modules, example_inputs, calls), config)
 
 
-def _target_for(fn: Any, modules: Iterable[str], example_inputs: Any, calls: Iterable[Any]) -> Target:
+def _target_for(fn: Any, modules: Iterable[str], example_inputs: Any, calls: Iterable[Any],
+                isolation: str = "process") -> Target:
     """The target, traced on ``example_inputs`` when given (only what the config needs)."""
-    target = Target(fn, modules=modules, calls=calls)
+    target = Target(fn, modules=modules, calls=calls, isolation=isolation)
     if example_inputs is not None:
         examples = read_inputs(example_inputs, name="example_inputs", batches=target.per_sample)
         target.profile(examples, families=target.fitted_families())
@@ -108,14 +110,16 @@ def evaluate(
     modules: Iterable[str] = (),
     example_inputs: Sequence[Any] | None = None,
     calls: Iterable[Any] = (),
+    isolation: str = "process",
 ) -> Evaluation:
-    """Losses of ``config``'s variant on every input, its failures, and its speedup over ``fn``.
+    """Losses of ``config``'s variant on every input, its failures, and its speedup over ``fn``
+    (measured in a forked child unless ``isolation="none"``, see ``approximate``).
 
     The exact outputs are computed once; the variant and ``fn`` are timed side by side
     (``repeats`` interleaved passes, speedup = median ratio), or compared by ``cost(fn, inputs)``.
     """
     repeats = check_count("repeats", repeats, example="5")
-    target = _target_for(fn, modules, example_inputs, calls)
+    target = _target_for(fn, modules, example_inputs, calls, isolation)
     metric = get_quality(quality, per_sample=target.per_sample)
     items = read_inputs(inputs, labeled=metric.needs_labels, batches=target.per_sample)
     cost = check_cost(cost, model=target.per_sample)
@@ -152,6 +156,7 @@ def approximate(
     strategy: str = "tpe",
     grouping: str | None = None,
     progress: bool = True,
+    isolation: str = "process",
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``.
 
@@ -178,9 +183,12 @@ def approximate(
     bounds certify from far fewer held-out inputs; the certificate then speaks of the capped
     losses and says so. ``repair`` (models): fine-tune each variant for that many steps towards
     the exact model's outputs on the tuning inputs (knowledge distillation) before it is measured.
+    ``isolation="process"`` (the default) runs every call of the user's code in forked children,
+    so nothing a variant or the exact program does reaches this process; ``"none"`` runs it
+    here (for code that cannot be forked, a CUDA context say).
     """
     started = time.perf_counter()
-    target = Target(fn, modules=modules, calls=calls)
+    target = Target(fn, modules=modules, calls=calls, isolation=isolation)
     request = check_request(
         target, inputs, quality=quality, bound=bound, confidence=confidence, families=families,
         select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,

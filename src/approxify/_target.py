@@ -45,6 +45,21 @@ def check_modules(modules: Any) -> tuple[str, ...]:
     return found
 
 
+ISOLATIONS = ("process", "none")
+
+
+def check_isolation(isolation: Any) -> str:
+    """``isolation=``: "process" (the default) or "none" (in this process, for code that cannot
+    run in a forked child, a CUDA context say; a variant's writes may then reach the user's
+    objects)."""
+    if isolation not in ISOLATIONS:
+        raise InvalidArgument(
+            f"isolation= expects 'process' (run the user's code in forked children) or 'none' "
+            f"(in this process), got {isolation!r}."
+        )
+    return isolation
+
+
 def check_calls(calls: Any) -> tuple[Any, ...]:
     """``calls=``: functions whose calls may be substituted, besides those found by default."""
     if callable(calls):
@@ -66,8 +81,10 @@ class Target:
 
     def __init__(self, obj: Any, *, modules: Iterable[str] = (),
                  example_inputs: Sequence[Any] | None = None,
-                 families: Iterable[str] | None = None, calls: Iterable[Any] = ()) -> None:
+                 families: Iterable[str] | None = None, calls: Iterable[Any] = (),
+                 isolation: str = "process") -> None:
         self.obj = obj
+        self.isolation = check_isolation(isolation)
         self.calls = check_calls(calls)
         self.modules = check_modules(modules)
         if is_torch_module(obj):
@@ -103,7 +120,7 @@ class Target:
         (a forked child for a Python program: profiling runs the user's code too)."""
         program, name = self.program, self.name
         outcome = sandbox.run(lambda emit: transform.observe(program, examples, name=name),
-                              limit=None, isolate=program.isolate)
+                              limit=None, isolate=self.isolated)
         if outcome.lost is not None:
             raise TargetFailed(
                 f"running {name} on the example inputs to find its {transform.family} sites did not "
@@ -156,6 +173,12 @@ class Target:
         return self.program.per_sample
 
     @property
+    def isolated(self) -> bool:
+        """Whether the user's code runs in forked children (``isolation="process"``, and a
+        program that may write anywhere: a model's variants are private copies already)."""
+        return self.isolation == "process" and self.program.isolate and sandbox.CAN_FORK
+
+    @property
     def has_weights(self) -> bool:
         return self.program.has_weights
 
@@ -178,7 +201,7 @@ class Target:
         program = self.program
         warm = (program.compiled, program.compile_like) if getattr(program, "jitted", False) else None
         return Reference(self.exact(), items, metric, timeout=timeout, name=self.name,
-                         isolate=program.isolate, warm=warm)
+                         isolate=self.isolated, warm=warm)
 
     # -- configs -----------------------------------------------------------------------------
     def resolve(self, config: Any) -> dict[Site, Setting]:

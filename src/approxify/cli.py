@@ -215,7 +215,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     bench_main = importlib.import_module("benchmarks.__main__").main
     argv = ["--command", "approxify bench " + " ".join(args.raw)]
     if not args.all:  # the suite's programs and networks; --all adds what make bench runs besides
-        argv += ["--no-overhead", "--no-precision", "--no-substitute"]
+        argv += ["--no-overhead", "--no-isolation", "--no-precision", "--no-substitute"]
     argv += ["--quick"] if args.quick else []
     argv += ["--only", args.only] if args.only else []
     argv += ["--out", args.out] if args.out else []

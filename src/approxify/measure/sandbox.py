@@ -88,11 +88,15 @@ def run(work: Callable[[Callable[[Any], None]], Any], *, limit: float | None,
     if not (isolate and CAN_FORK):
         return _in_process(work)
     read_fd, write_fd = os.pipe()
-    gc.freeze()  # the child's collector then leaves the parent's objects (and their pages) alone
+    pid = -1
+    # frozen, the parent's objects are out of the child's collector's sight: it never walks
+    # them, which would copy every page of the parent's heap into the child
+    gc.freeze()
     try:
         pid = os.fork()
     finally:
-        gc.unfreeze()
+        if pid != 0:
+            gc.unfreeze()
     if pid == 0:  # pragma: no cover - runs in the child; its results are what the tests see
         os.close(read_fd)
         _child(work, write_fd)
