@@ -2,9 +2,10 @@
 (``isolation="process"``, the default) beside the same tuning run in this process
 (``isolation="none"``), in one child interpreter per program.
 
-The two are run in the order process, none, none, process (so a machine that slows down or warms
-up during the run weighs on both alike), and each program's cost is the ratio of the summed wall
-times. The tuning is the suite's (same inputs, bound 10%, families, loss cap) with a smaller
+A first tuning, not counted, fits what the process keeps for later tunings (surrogates are
+fitted once per process and traces); then the two are run in the order process, none, none,
+process (so a machine that slows down or warms up during the run weighs on both alike), and each
+program's cost is the ratio of the summed wall times. The tuning is the suite's (same inputs, bound 10%, families, loss cap) with a smaller
 search budget, as the cost is per evaluation.
 
     python -m benchmarks.isolation --program sobel --json out.json   # one program (a child)
@@ -45,6 +46,7 @@ def measure(name: str, *, quick: bool) -> dict[str, Any]:
               "budget": ax.Budget(trials=QUICK_TRIALS if quick else TRIALS)}
     seconds: dict[str, list[float]] = {"process": [], "none": []}
     evaluations: dict[str, list[int]] = {"process": [], "none": []}
+    ax.approximate(fn, inputs, isolation="none", **common)  # warm-up: fits kept for the rest
     for isolation in ORDER:
         started = time.perf_counter()
         result = ax.approximate(fn, inputs, isolation=isolation, **common)
@@ -70,8 +72,8 @@ def markdown(figures: dict[str, Any], *, quick: bool = False) -> list[str]:
         "## What isolation costs (issue: trust)",
         "",
         f"Each program tuned as the suite tunes it (bound {figures['bound']:.0%}, "
-        f"{figures['trials']} search trials) four times in one child interpreter, in the order "
-        f"{', '.join(ORDER)}: with every run of the user's code in forked children "
+        f"{figures['trials']} search trials) five times in one child interpreter: once to warm up "
+        f"(surrogates fitted, not counted), then in the order {', '.join(ORDER)}: with every run of the user's code in forked children "
         "(`isolation=\"process\"`, the default) and in the tuning process (`isolation=\"none\"`). "
         "Wall seconds are summed per mode; *ratio* is process / none.",
         "",

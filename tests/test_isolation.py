@@ -193,3 +193,11 @@ def test_isolation_none_runs_the_users_code_here_and_so_can_reach_its_objects():
 def test_an_unknown_isolation_is_refused():
     with pytest.raises(ax.InvalidArgument, match="isolation= expects 'process'.*got 'thread'"):
         ax.evaluate(H.appends, {}, XS[:2], isolation="thread")
+
+
+@pytest.mark.parametrize("kind", ["base", "unprintable", "unreadable", "exit"])
+def test_in_this_process_too_whatever_a_variant_raises_is_a_measured_failure(kind):
+    inputs = [(xs, kind) for xs in XS[:2]]
+    result = ax.evaluate(H.raises_when_perforated, {loop(H.raises_when_perforated): HALF}, inputs,
+                         repeats=1, isolation="none")
+    assert len(result.failures) == 2 and np.all(result.losses == 1.0)

@@ -117,9 +117,9 @@ def _in_process(work: Callable[[Callable[[Any], None]], Any]) -> Outcome:
 
     try:
         outcome.value = work(emit)
-    except ApproxifyError:  # an error of the setup: the caller's to see
+    except (ApproxifyError, KeyboardInterrupt):  # the setup's error, the user's Ctrl-C: theirs
         raise
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's Ctrl-C still stops us
+    except BaseException as exc:  # noqa: BLE001 - anything else the work raised is data
         outcome.lost = Lost("error", describe(exc))
     return outcome
 

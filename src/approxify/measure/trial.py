@@ -76,7 +76,9 @@ def _work(reference: Reference, build: Callable[[], Any], plan: Plan,
         variant = build()
     except InvalidConfig as exc:  # settings that cannot combine (a rank the pruning removed)
         return "unbuildable", "invalid", sandbox.describe(exc)
-    except Exception as exc:  # noqa: BLE001 - the user's decorators run again when it is built
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's decorators run again when it is built
         return "unbuildable", "exception", f"building the variant raised {sandbox.describe(exc)}"
     patience = None
     for position, index in enumerate(plan.indices):
