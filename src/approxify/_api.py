@@ -14,7 +14,6 @@ from typing import Any
 
 from ._target import Target
 from .config import Budget, Setting
-from .errors import InvalidArgument
 from .measure.cost import check_cost
 from .measure.evaluation import Evaluation
 from .measure.inputs import digest, read_inputs

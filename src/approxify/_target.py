@@ -199,7 +199,7 @@ class Target:
         """The exact program's outputs on ``items``, computed where variants run: in a forked
         child for a program that may write anywhere (see :mod:`.measure.sandbox`)."""
         program = self.program
-        warm = (program.compiled, program.compile_like) if getattr(program, "jitted", False) else None
+        warm = (program.compiled, program.compile_like) if program.jitted else None
         return Reference(self.exact(), items, metric, timeout=timeout, name=self.name,
                          isolate=self.isolated, warm=warm)
 

@@ -168,20 +168,27 @@ class Reference:
         ``first_call_compiles``: the variant compiles itself on its first call (numba), so that
         call gets :data:`COMPILE_ALLOWANCE` more seconds before it counts as a hang.
         """
-        parts = []
-        failures: list[Failure] = []
+        results = {}
         for position, index in enumerate(indices):
             extra = COMPILE_ALLOWANCE if first_call_compiles and position == 0 else 0.0
-            loss, failure = self.one(variant, index, extra)
+            results[index] = self.one(variant, index, extra)
+        return self.assemble(indices, results)
+
+    def assemble(self, indices: Sequence[int], results: dict[int, tuple[Any, Any]],
+                 lost: tuple[str, str] | None = None) -> tuple[np.ndarray, list[Failure]]:
+        """Losses and failures in the order of ``indices`` from ``results`` (index -> (loss,
+        failure)); an input with no result lost it to ``lost`` (kind, message): its process was
+        killed or crashed. A failure is the worst loss, for every loss the input gives."""
+        self.prepare(indices)
+        parts, failures = [], []
+        for index in indices:
+            loss, failure = results.get(index, (None, lost or ("crash", "no result came back")))
             units = self._units[index]
             if failure is not None:
                 failures.append(Failure(index, *failure, units=units))
                 loss = np.full(units, self.quality.cap)
             parts.append(np.atleast_1d(np.asarray(loss, dtype=np.float64)))
-        if not parts:
-            return np.empty(0), failures
-        losses = np.concatenate(parts)
-        return losses, failures
+        return (np.concatenate(parts) if parts else np.empty(0)), failures
 
     def one(self, variant: Callable[..., Any], index: int,
             extra: float = 0.0) -> tuple[Any, tuple[str, str] | None]:

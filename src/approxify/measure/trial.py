@@ -48,7 +48,8 @@ def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
         _, kind, message = outcome.value
         return unbuildable(reference, plan.indices, kind, message, config)
     results = {index: (loss, failure) for index, loss, failure in outcome.messages}
-    losses, failures = _assemble(reference, plan.indices, results, outcome.lost)
+    lost = (outcome.lost.kind, outcome.lost.message) if outcome.lost else None
+    losses, failures = reference.assemble(plan.indices, results, lost)
     guards, speedup, timing = outcome.value if outcome.finished else ({}, 0.0, None)
     return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards)
 
@@ -106,23 +107,6 @@ def _timing_limit(reference: Reference, plan: Plan) -> float:
     over the timing inputs at their time limits, and some to spare."""
     per_pass = sum(reference.timeout(i) or 0.0 for i in plan.timing_indices)
     return (2 * plan.repeats + 1) * per_pass * 2 + 10.0
-
-
-def _assemble(reference: Reference, indices: Sequence[int], results: dict, lost: sandbox.Lost | None):
-    """Losses and failures in the order of ``indices``; inputs the child never reported lost
-    their result to how it ended (killed at its deadline, crashed)."""
-    parts, failures = [], []
-    for index in indices:
-        units = reference.units([index])
-        loss, failure = results.get(index, (None, None))
-        if index not in results:
-            kind, message = (lost.kind, lost.message) if lost else ("crash", "no result came back")
-            failure = (kind, message)
-        if failure is not None:
-            failures.append(Failure(index, *failure, units=units))
-            loss = np.full(units, reference.quality.cap)
-        parts.append(np.atleast_1d(np.asarray(loss, dtype=np.float64)))
-    return (np.concatenate(parts) if parts else np.empty(0)), failures
 
 
 def unbuildable(reference: Reference, indices: Sequence[int], kind: str, message: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..config import Setting, config_to_dict
+from ..config import Setting
 from ..sites import Site
 
 
