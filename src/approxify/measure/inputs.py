@@ -98,33 +98,50 @@ def digest(items: Sequence[Any]) -> str:
     """A SHA-256 of the inputs' content (values, dtypes and shapes, not object identities):
     what a study is keyed on, so other inputs of the same count never reuse its measurements."""
     hashed = hashlib.sha256()
+    seen: dict[int, bytes] = {}
     for item in items:
-        _feed(hashed, item)
+        _feed(hashed, item, seen)
     return hashed.hexdigest()
 
 
-def _feed(hashed: Any, value: Any) -> None:
+def _feed(hashed: Any, value: Any, seen: dict[int, bytes]) -> None:
+    """Feed ``value``'s content. A list, tuple or dict is fed as the digest of its own content,
+    worked out once per object (``seen``: by id; they are all alive while ``digest`` runs):
+    inputs that share one weight matrix hash it once, and sharing does not change the digest."""
+    if type(value) in (list, tuple, dict):
+        if id(value) not in seen:
+            own = hashlib.sha256()
+            _feed_container(own, value, seen)
+            seen[id(value)] = own.digest()
+        hashed.update(seen[id(value)])
+        return
     if type(value).__module__ == "torch" and type(value).__name__ == "Tensor":
         value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray) and value.dtype != object:
         hashed.update(f"array {value.dtype.str} {value.shape}|".encode())
         hashed.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, (list, tuple, np.ndarray)):
-        hashed.update(f"{type(value).__name__} {len(value)}|".encode())
-        for element in value:
-            _feed(hashed, element)
-    elif isinstance(value, dict):
-        hashed.update(f"dict {len(value)}|".encode())
-        for key in sorted(value, key=repr):
-            _feed(hashed, key)
-            _feed(hashed, value[key])
+    elif isinstance(value, (list, tuple, dict, np.ndarray)):  # their subclasses, object arrays
+        _feed_container(hashed, value, seen)
     elif isinstance(value, Args):
         hashed.update(f"{type(value).__name__}|".encode())
-        _feed(hashed, value.args)
-        _feed(hashed, value.kwargs)
-        _feed(hashed, getattr(value, "labels", None))
+        _feed(hashed, value.args, seen)
+        _feed(hashed, value.kwargs, seen)
+        _feed(hashed, getattr(value, "labels", None), seen)
     else:  # numbers, strings and other objects by their repr (as much as they say of themselves)
         hashed.update(f"{type(value).__qualname__} {value!r}|".encode())
+
+
+def _feed_container(hashed: Any, value: Any, seen: dict[int, bytes]) -> None:
+    hashed.update(f"{type(value).__name__} {len(value)}|".encode())
+    if isinstance(value, dict):
+        for key in sorted(value, key=repr):
+            _feed(hashed, key, seen)
+            _feed(hashed, value[key], seen)
+    elif all(type(element) is float for element in value):  # a row of numbers: in one piece
+        hashed.update(np.asarray(value, dtype=np.float64).tobytes())
+    else:
+        for element in value:
+            _feed(hashed, element, seen)
 
 
 def units_of(item: Any, *, per_sample: bool) -> int:
@@ -199,12 +216,18 @@ class InputSet:
     def __getitem__(self, index: int) -> Any:
         return self.items[index]
 
+    def plan(self, indices: Sequence[int]) -> None:
+        """Work out the copy plans of ``indices`` now (in the tuning process), so the forked
+        children that run the program find them made: a child's plans die with it, and working
+        one out walks the whole input (a list of float lists: every number)."""
+        for index in indices:
+            if index not in self._plans:
+                self._plans[index] = copier(self.items[index])
+
     def fresh(self, index: int) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """Arguments for one call on input ``index``: copies, never the user's objects."""
-        plan = self._plans.get(index)
-        if plan is None:
-            plan = self._plans[index] = copier(self.items[index])
-        return split_call(plan(self.items[index]))
+        self.plan([index])
+        return split_call(self._plans[index](self.items[index]))
 
 
 def run_hooked(model: Any, items: Any, hooks: list[Any]) -> None:

@@ -90,6 +90,7 @@ class Reference:
         its outputs (copied: an output the program later overwrites stays what it was), times
         and loss units. The exact program failing, or the metric refusing its outputs, is an
         error of the user's setup, raised here."""
+        self.inputs.plan(indices)
         missing = [i for i in dict.fromkeys(indices) if i not in self._outputs]
         if not missing:
             return

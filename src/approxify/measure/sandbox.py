@@ -17,6 +17,7 @@ whose thread pools do not survive a fork), the work runs in this process instead
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import os
 import pickle
@@ -33,6 +34,7 @@ from ..errors import ApproxifyError
 
 CAN_FORK = hasattr(os, "fork")
 _HEADER = 8  # bytes of each message's length
+_EXITING: list[int] = []  # children that sent their result and are exiting, not reaped yet
 PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h): a signal for the child when its parent dies
 
 
@@ -87,7 +89,9 @@ def run(work: Callable[[Callable[[Any], None]], Any], *, limit: float | None,
     """
     if not (isolate and CAN_FORK):
         return _in_process(work)
+    _collect_exited()
     read_fd, write_fd = os.pipe()
+    _libc()
     pid = -1
     # frozen, the parent's objects are out of the child's collector's sight: it never walks
     # them, which would copy every page of the parent's heap into the child
@@ -101,11 +105,17 @@ def run(work: Callable[[Callable[[Any], None]], Any], *, limit: float | None,
         os.close(read_fd)
         _child(work, write_fd)
     os.close(write_fd)
+    finished = False
     try:
-        return _collect(pid, read_fd, limit)
+        outcome = _collect(pid, read_fd, limit)
+        finished = outcome.finished
+        return outcome
     finally:
         os.close(read_fd)
-        _reap(pid)
+        if finished:  # it sent everything and is leaving: collected later, not waited for
+            _EXITING.append(pid)
+        else:
+            _reap(pid)
 
 
 def _in_process(work: Callable[[Callable[[Any], None]], Any]) -> Outcome:
@@ -148,10 +158,18 @@ def _die_with_parent() -> None:  # pragma: no cover - child side
     """On Linux, the child is killed when the tuning process dies (even by SIGKILL), so a
     variant that hangs is never left running on its own."""
     try:
-        libc = ctypes.CDLL(None)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the variant's next write to the pipe ends it
         pass
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded once in the parent (loading it again in every child costs)."""
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
 
 
 def _outcome_of(work: Callable[[Callable[[Any], None]], Any], emit: Callable[[Any], None]) -> tuple:
@@ -256,6 +274,18 @@ def _status(pid: int) -> str:
         number = os.WTERMSIG(status)
         return f"killed by signal {number} ({signal.Signals(number).name})"
     return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def _collect_exited() -> None:
+    """Wait for the children that finished their work and were left to exit on their own (an
+    exit tears down a copy of the whole address space: a few milliseconds no one waits for)."""
+    for pid in list(_EXITING):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _EXITING.remove(pid)
 
 
 def _reap(pid: int) -> None:
