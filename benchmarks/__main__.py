@@ -1,9 +1,10 @@
 """``python -m benchmarks --out BENCHMARKS.md``: side-by-side timings, one run.
 
-Five sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
+Seven sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
 uniform baselines and random search), the overhead of loop perforation (below), precision tuning
 (:mod:`.precision`: tuned vs float64 vs naive float32 on NumPy and numba kernels), function
-substitution (:mod:`.substitute`: tuned surrogates vs the original), and the suite's neural
+substitution (:mod:`.substitute`: tuned surrogates vs the original), the cost of isolation
+(:mod:`.isolation`), the held-out inputs each bound needs (:mod:`.certificates`), and the suite's neural
 networks (:mod:`.models`: tuned models vs the exact ones, single-technique baselines and random
 search). ``--json`` writes every figure as JSON beside the Markdown.
 Each row times two functions on the same inputs in alternating order (``measure.cost.time_pair``)
@@ -28,9 +29,9 @@ from approxify.measure.inputs import InputSet
 from approxify.report.environment import environment
 from approxify.report.result import finite_json
 
-from . import handwritten, isolation, models, precision, substitute, suite
+from . import certificates, handwritten, isolation, models, precision, substitute, suite
 
-SECTIONS = ("suite", "overhead", "isolation", "precision", "substitute", "models")
+SECTIONS = ("suite", "overhead", "isolation", "statistics", "precision", "substitute", "models")
 NAMES = [p.name for p in suite.SUITE] + list(models.MODELS)  # what --only may name
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
@@ -102,8 +103,8 @@ def markdown(figures: dict, *, quick: bool = False) -> str:
                 f"| {r['what']} | {r['relative_time']:.3f} | {r['min']:.3f} | {r['max']:.3f} | "
                 f"{r['repeats']} | {r['inputs']} | {r['target']} | {'yes' if r['met'] else 'NO'} |"
             )
-    for key, section in (("isolation", isolation), ("precision", precision), ("substitute", substitute),
-                         ("models", models)):
+    for key, section in (("isolation", isolation), ("statistics", certificates), ("precision", precision),
+                         ("substitute", substitute), ("models", models)):
         if figures.get(key) is not None:
             lines += ["", *section.markdown(figures[key], quick=quick)]
     return "\n".join(lines) + "\n"
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the loop-perforation overhead section (seconds)")
     parser.add_argument("--no-isolation", dest="isolation", action="store_false",
                         help="skip the cost of isolation (the suite's programs tuned with and without: minutes)")
+    parser.add_argument("--no-statistics", dest="statistics", action="store_false",
+                        help="skip the held-out inputs each bound needs (simulated: minutes)")
     parser.add_argument("--no-suite", dest="suite", action="store_false",
                         help="skip the suite (programs at two bounds with baselines: minutes)")
     parser.add_argument("--only", default=None,
@@ -176,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "suite": programs,
         "overhead": run(args.inputs, args.repeats) if args.overhead else None,
         "isolation": isolation.run(quick=args.quick, only=only, log=log) if args.isolation else None,
+        "statistics": certificates.run(quick=args.quick, log=log) if args.statistics else None,
         "precision": precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None,
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
         "models": networks,

@@ -174,8 +174,12 @@ def _outcome(result: Any, timer: _Timer) -> dict[str, Any]:
         "speedup": timer.speedup(result.program()) if best.certified else 1.0,
         "tuner_speedup": best.speedup if best.certified else 1.0,  # the tuner's held-out timing
         "heldout_loss": best.mean_loss if not best.is_exact else 0.0,
-        "upper": cert.upper if cert else None,
+        "upper": (cert.selected_upper if cert.selected_upper is not None else cert.upper) if cert else None,
         "evaluations": result.stats["evaluations"],
+        # held-out losses the anytime test did not need (dropped configs, and those after the
+        # first that did not hold), of every front config on every held-out input
+        "heldout_saved": result.stats.get("heldout_saved", 0),
+        "heldout_total": result.stats.get("heldout_total", 0),
         "searched": sum(1 for p in result.points if not p.is_exact),
         "wall_seconds": result.stats["wall_seconds"],
     }
@@ -311,6 +315,12 @@ def markdown(results: list[dict[str, Any]], *, quick: bool = False) -> list[str]
             lines.append(f"| {r['program']} | {row['bound']:g} | {row['space_size']} | {top:.2f}x "
                          f"| {reached(curves['tuned'], target)} | {reached(curves['random'], target)} "
                          f"| {exhaustive} |")
+    saved = sum(row["tuned"].get("heldout_saved", 0) for r in results for row in r["rows"])
+    total = sum(row["tuned"].get("heldout_total", 0) for r in results for row in r["rows"])
+    if total:
+        lines += ["", f"Held-out evaluations saved by anytime stopping: {saved} of {total} held-out losses "
+                      f"({saved / total:.0%}) were not measured, as configs were dropped once their confidence "
+                      "sequence showed they could not hold, and none after the first that did not hold was measured."]
     for bound in bounds:
         speedups = [row["tuned"]["speedup"] for r in results for row in r["rows"] if row["bound"] == bound]
         if speedups:

@@ -428,7 +428,7 @@ DAMAGE = {
     "best out of range": (lambda d: d.update(best=9), "best: index 9 is past the"),
     "best of a wrong type": (lambda d: d.update(best=[0]), "best: expected \"exact\" or the index"),
     "bad certificate": (lambda d: d["pareto"][0]["certificate"].update(upper=0.9),
-                        "pareto[0].certificate: Certificate: holds must equal (upper <= bound)"),
+                        "pareto[0].certificate: Certificate: holds must equal the tests' verdict"),
     "a number as text": (lambda d: d["settings"].update(bound="0.05"),
                          "settings.bound: expected a number, got text '0.05'"),
     "effects without sites": (lambda d: d["effects"][0].update(sites=[]), "effects[0].sites: expected at least one"),

@@ -160,7 +160,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         budget=Budget(trials=args.trials, seconds=args.seconds), storage=args.storage,
         holdout=args.holdout, seed=args.seed, modules=args.module, progress=not args.quiet,
         loss_cap=args.loss_cap, strategy=args.strategy, grouping=args.grouping,
-        calls=_calls(args.call),
+        calls=_calls(args.call), quantile=args.quantile, mean_bound=args.mean_bound,
     )
     print(result.summary())
     if out is not None:
@@ -215,7 +215,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     bench_main = importlib.import_module("benchmarks.__main__").main
     argv = ["--command", "approxify bench " + " ".join(args.raw)]
     if not args.all:  # the suite's programs and networks; --all adds what make bench runs besides
-        argv += ["--no-overhead", "--no-isolation", "--no-precision", "--no-substitute"]
+        argv += ["--no-overhead", "--no-isolation", "--no-statistics", "--no-precision", "--no-substitute"]
     argv += ["--quick"] if args.quick else []
     argv += ["--only", args.only] if args.only else []
     argv += ["--out", args.out] if args.out else []
@@ -255,7 +255,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", required=True,
                    help="module:name of a list of inputs, or of a function returning one")
     p.add_argument("--quality", default="rel_l2", help="rel_l2, mean_rel, mismatch, or module:function")
-    p.add_argument("--bound", type=float, default=0.05, help="mean loss bound (default 0.05)")
+    p.add_argument("--bound", type=float, default=0.05,
+                   help="mean loss bound (default 0.05); with --quantile, the tail's loss bound")
+    p.add_argument("--quantile", type=float, default=None,
+                   help="certify a tail instead: at least this share of inputs (e.g. 0.95) "
+                        "have loss <= --bound")
+    p.add_argument("--mean-bound", type=float, default=None,
+                   help="with --quantile, a mean loss bound to certify as well")
     p.add_argument("--confidence", type=float, default=0.95, help="default 0.95")
     p.add_argument("--trials", type=int, default=100, help="search trials (default 100)")
     p.add_argument("--seconds", type=float, default=None, help="wall-clock cap on the search")

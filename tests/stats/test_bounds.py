@@ -12,6 +12,7 @@ from scipy import stats as scipy_stats
 from approxify.errors import InvalidArgument, InvalidArgumentType, NotEnoughInputs
 from approxify.stats import (
     bernstein_upper,
+    betting_upper,
     clopper_pearson_lower,
     clopper_pearson_upper,
     hoeffding_upper,
@@ -55,7 +56,8 @@ def test_bernstein_constant_losses_leave_only_the_range_term():
 def test_bounds_are_clipped_to_one():
     assert hoeffding_upper([1.0, 1.0], confidence=0.95) == 1.0
     assert bernstein_upper([0.9, 1.0], confidence=0.95) == 1.0
-    assert mean_upper_bound([0.5], confidence=0.95) == (1.0, "hoeffding")
+    assert mean_upper_bound([0.5], confidence=0.95) == (1.0, "betting")
+    assert mean_upper_bound([0.5], confidence=0.95, method="union") == (1.0, "hoeffding")
 
 
 def test_bernstein_beats_hoeffding_when_losses_are_mostly_zero():
@@ -94,16 +96,22 @@ def test_mean_upper_bound_auto_picks_clopper_pearson_for_binary_losses():
 
 
 @pytest.mark.parametrize("spread", [0.01, 0.3, 0.9])
-def test_mean_upper_bound_auto_is_the_union_bound_at_half_delta(spread):
+def test_mean_upper_bound_union_is_the_union_bound_at_half_delta(spread):
     losses = np.linspace(0.0, spread, 300)
     half = 1 - 0.05 / 2
     candidates = {
         "hoeffding": hoeffding_upper(losses, confidence=half),
         "bernstein": bernstein_upper(losses, confidence=half),
     }
-    bound, method = mean_upper_bound(losses, confidence=0.95)
+    bound, method = mean_upper_bound(losses, confidence=0.95, method="union")
     assert bound == min(candidates.values())
     assert candidates[method] == bound
+
+
+@pytest.mark.parametrize("spread", [0.01, 0.3, 0.9])
+def test_mean_upper_bound_auto_is_betting_for_fractional_losses(spread):
+    losses = np.linspace(0.0, spread, 300)
+    assert mean_upper_bound(losses, confidence=0.95) == (betting_upper(losses, confidence=0.95), "betting")
 
 
 def test_mean_upper_bound_explicit_methods():
@@ -130,7 +138,11 @@ def test_mean_upper_bound_explicit_methods():
         ("bernstein", False, 174),  # 1 + ceil(7 ln 40 / 0.15) = 1 + ceil(172.15)
         ("clopper-pearson", False, 59),  # ceil(ln 0.05 / ln 0.95) = ceil(58.4)
         ("auto", True, 59),
-        ("auto", False, 206),  # bernstein at delta/2: 1 + ceil(7 ln 80 / 0.15) = 1 + ceil(204.5)
+        ("union", False, 206),  # bernstein at delta/2: 1 + ceil(7 ln 80 / 0.15) = 1 + ceil(204.5)
+        # every bet at its truncation 0.9 / (1 - m) would need ceil(ln 20 / ln(1 + 0.9 * 0.05 /
+        # 0.95)) = ceil(64.7) = 65; the first bet, sqrt(2 ln 20 / (0.25 n)) = 0.60, is below it
+        ("auto", False, 66),
+        ("betting", False, 66),
     ],
 )
 def test_min_samples_known_values(method, binary, expected):
@@ -252,7 +264,7 @@ SCENARIOS = {
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-@pytest.mark.parametrize("method", ["auto", "hoeffding", "bernstein"])
+@pytest.mark.parametrize("method", ["auto", "hoeffding", "bernstein", "union"])
 def test_upper_bounds_cover_the_true_mean(scenario, method):
     confidence = 0.9
     samples, true_mean = SCENARIOS[scenario](np.random.default_rng(20240611))

@@ -250,7 +250,7 @@ def test_with_a_cap_the_advice_is_more_inputs_only():
         ax.approximate(float_sum, inputs, bound=BOUND, loss_cap=CAP, progress=False)
     message = str(info.value)
     assert "loss_cap=" not in message
-    assert "at least 174 are needed" in message  # min_samples(bound / cap): 174, not 8609
+    assert "at least 66 are needed" in message  # min_samples(bound / cap): 66, not 3389
 
 
 def test_binary_metrics_are_not_advised_a_cap():

@@ -23,6 +23,7 @@ class Evaluation:
     timing: Timing | None = None
     config: dict = field(default_factory=dict)
     guards: dict = field(default_factory=dict)  # substituted site -> values seen, fallbacks to exact
+    stopped_after: int | None = None  # measured on the first this many inputs only (dropped)
 
     @property
     def n(self) -> int:
@@ -63,4 +64,5 @@ class Evaluation:
             "speedup": self.speedup,
             "timing": self.timing.to_dict() if self.timing else None,
             **({"guards": self.guards} if self.guards else {}),
+            **({"stopped_after": self.stopped_after} if self.stopped_after is not None else {}),
         }

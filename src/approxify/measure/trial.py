@@ -34,6 +34,9 @@ class Plan:
     repeats: int  # paired timing repetitions
     cost: str | CostFunction
     first_call_compiles: bool = False  # numba: the variant's first call compiles it
+    # asked after each input with the losses so far: True stops measuring (the config is
+    # dropped; its speed is not measured either)
+    stop: Callable[[np.ndarray], bool] | None = None
 
 
 def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
@@ -49,8 +52,13 @@ def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
         return unbuildable(reference, plan.indices, kind, message, config)
     results = {index: (loss, failure) for index, loss, failure in outcome.messages}
     lost = (outcome.lost.kind, outcome.lost.message) if outcome.lost else None
+    if outcome.finished and outcome.value[0] == "stopped":
+        measured = list(plan.indices[:outcome.value[1]])
+        losses, failures = reference.assemble(measured, results)
+        return Evaluation(losses, tuple(failures), None, None, dict(config or {}),
+                          stopped_after=len(measured))
     losses, failures = reference.assemble(plan.indices, results, lost)
-    guards, speedup, timing = outcome.value if outcome.finished else ({}, 0.0, None)
+    guards, speedup, timing = outcome.value[1:] if outcome.finished else ({}, 0.0, None)
     return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards)
 
 
@@ -81,15 +89,21 @@ def _work(reference: Reference, build: Callable[[], Any], plan: Plan,
         raise
     except BaseException as exc:  # noqa: BLE001 - the user's decorators run again when it is built
         return "unbuildable", "exception", f"building the variant raised {sandbox.describe(exc)}"
-    patience = None
+    patience, seen = None, []
     for position, index in enumerate(plan.indices):
         extra = COMPILE_ALLOWANCE if plan.first_call_compiles and position == 0 else 0.0
         if patience != (patience := reference.timeout(index) + extra + SLACK):
             emit(sandbox.Patience(patience))  # only when it changes: each message costs
-        emit((index, *reference.one(variant, index, extra)))
+        loss, failure = reference.one(variant, index, extra)
+        emit((index, loss, failure))
+        if plan.stop is not None:
+            seen.append(np.full(reference.units([index]), reference.quality.cap) if failure
+                        else np.atleast_1d(np.asarray(loss, dtype=np.float64)))
+            if position + 1 < len(plan.indices) and plan.stop(np.concatenate(seen)):
+                return "stopped", position + 1
     guards = counters(variant)  # read before timing runs add to the counts
     emit(sandbox.Patience(_timing_limit(reference, plan)))
-    return (guards, *_speed(reference, variant, plan))
+    return ("measured", guards, *_speed(reference, variant, plan))
 
 
 def _speed(reference: Reference, variant: Any, plan: Plan) -> tuple[float, Timing | None]:

@@ -77,9 +77,16 @@ def _point(candidate: Any, *, front: bool, best: bool) -> dict[str, Any]:
         "failures": candidate.tuning.get("failures", 0),
         "heldout_speedup": held.get("speedup"),
         "heldout_loss": held.get("mean_loss"),
-        "upper": cert.upper if cert else None,
+        "upper": _selected_upper(cert),
         "certified": bool(cert and cert.holds),
     }
+
+
+def _selected_upper(cert: Any) -> float | None:
+    """The mean loss's upper bound as the certificate prints it (valid after selection)."""
+    if cert is None or not cert.tested or cert.stopped_after is not None:
+        return None
+    return cert.upper if cert.selected_upper is None else cert.selected_upper
 
 
 def sensitivity_rows(result: Any) -> list[dict[str, Any]]:

@@ -18,21 +18,42 @@ def frontier_rows(result: Any) -> list[list[str]]:
     for candidate in result.pareto:
         held = candidate.heldout or {}
         cert = candidate.certificate
-        verdict = "-" if cert is None else ("yes" if cert.holds else ("no" if cert.tested else "not tested"))
         rows.append([
             candidate.describe(),
             _fmt(candidate.tuning["speedup"], ".2f") + "x",
             _fmt(candidate.tuning["mean_loss"], ".4f"),
             _fmt(held.get("speedup"), ".2f") + "x" if held else "-",
             _fmt(held.get("mean_loss"), ".4f") if held else "-",
-            _fmt(cert.upper, ".4f") if cert else "-",
-            verdict,
+            certified_figure(cert),
+            verdict(cert),
         ])
     return rows
 
 
+def verdict(cert: Any) -> str:
+    if cert is None:
+        return "not tested"  # the fixed sequence ended before it: not measured on held-out inputs
+    if cert.holds:
+        return "yes"
+    if getattr(cert, "stopped_after", None) is not None:
+        return f"no (dropped after {cert.stopped_after})"
+    return "no" if cert.tested else "not tested"
+
+
+def certified_figure(cert: Any) -> str:
+    """What the certificate bounds, as printed for the chosen config (valid after selection):
+    the mean loss's upper bound, or for a tail the share of inputs certified within it."""
+    if cert is None or getattr(cert, "stopped_after", None) is not None or not cert.tested:
+        return "-"
+    if getattr(cert, "quantile", None) is not None:
+        share = cert.exceed_selected if cert.family > 1 else cert.exceed_upper
+        return f">={_fmt(100 * (1 - share), '.1f')}% <= {cert.tail_bound:g}"
+    selected = getattr(cert, "selected_upper", None)
+    return _fmt(cert.upper if selected is None else selected, ".4f")
+
+
 HEADERS = ["config", "speedup (tune)", "loss (tune)", "speedup (held-out)", "loss (held-out)",
-           "loss upper bound", "certified"]
+           "certified bound", "certified"]
 
 
 def summary_text(result: Any) -> str:
@@ -40,7 +61,10 @@ def summary_text(result: Any) -> str:
     lines = [
         f"approxify: {result.target}  quality={s['quality']}"
         + (f" (capped at {s['loss_cap']})" if s.get("loss_cap") else "")
-        + f"  bound={s['bound']}  confidence={s['confidence']:.0%}"
+        + f"  bound={s['bound']}"
+        + (f"  quantile={s['quantile']:.0%}" if s.get("quantile") else "")
+        + (f"  mean_bound={s['mean_bound']}" if s.get("mean_bound") else "")
+        + f"  confidence={s['confidence']:.0%}"
         + (f"  strategy={s['strategy']}" if s.get("strategy", "tpe") != "tpe" else ""),
         f"inputs: {s['tuning']} tuning, {s['heldout']} held-out; {result.stats['trials']} search "
         f"trials, {result.stats['evaluations']} evaluations, {result.stats['wall_seconds']:.1f} s",
@@ -69,6 +93,9 @@ def summary_text(result: Any) -> str:
     lines += effect_lines(result.effects)
     lines += guard_lines((best.heldout or {}).get("guards") or {})
     lines += result.notes
+    if result.stats.get("heldout_saved"):
+        lines.append(f"held-out: {result.stats['heldout_saved']} of {result.stats['heldout_total']} "
+                     "losses not measured (configs dropped early or after the first that did not hold)")
     if not result.changed and result.provenance():
         lines.append(f"note: {result.provenance()}")
     return "\n".join(lines)

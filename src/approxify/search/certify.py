@@ -1,7 +1,8 @@
 """Certification on held-out inputs, and the choice of the best certified config.
 
 The front's configs are measured on the held-out inputs and certified by fixed-sequence testing
-(family-wise confidence kept without a Bonferroni penalty). ``best`` is the fastest certified
+(family-wise confidence kept without a Bonferroni penalty), each dropped as soon as it cannot
+hold, and none measured after the first that does not. ``best`` is the fastest certified
 one; certified configs within :data:`RUNOFF_SHARE` of the fastest are timed again with
 :data:`RUNOFF_REPEATS` times the repetitions first, so timing noise does not pick the slower of
 two near-equal configs.
@@ -10,39 +11,61 @@ two near-equal configs.
 from __future__ import annotations
 
 import dataclasses
+import functools
+
+import numpy as np
 
 from ..measure.quality import Quality
 from ..report.result import Candidate
-from ..stats import certify_many, certificate_method
+from ..stats import Claims, certificate_method, certify_many, dropped, dropped_certificate
 from .measurer import Measurer
 from .progress import Progress
 
 RUNOFF_SHARE, RUNOFF_REPEATS = 0.10, 3
 
 
-def certify_front(front: list[Candidate], checker: Measurer, *, bound: float, confidence: float,
-                  metric: Quality, bar: Progress) -> None:
-    """Measure ``front`` (in its fixed order) on the held-out inputs and certify it."""
+def certify_front(front: list[Candidate], checker: Measurer, *, asked: Claims, confidence: float,
+                  metric: Quality, bar: Progress) -> int:
+    """Measure ``front`` on the held-out inputs, in its fixed order, and certify it; returns how
+    many held-out losses were not measured.
+
+    Fixed-sequence testing: the first config that does not hold ends the sequence, so the
+    configs after it are not measured at all (nothing could be certified of them). Each config's
+    held-out inputs come in a seeded random order (the checker's), and it is dropped as soon as
+    its anytime confidence sequence shows it cannot hold (:func:`approxify.stats.dropped`); a
+    certified config has used every held-out input. The figures each certificate prints are
+    corrected for the whole front (``family``), so they stay true for whichever is chosen."""
     bar.start("certify", total=len(front))
-    evaluations = []
-    for candidate in front:
-        evaluation = checker.evaluate(candidate.config)
+    method, unit = certificate_method(metric.binary), "samples" if metric.per_sample else "inputs"
+    every = checker.reference.units(checker.indices)
+    stop = functools.partial(dropped, asked=asked, confidence=confidence, cap=metric.cap)
+    saved = 0
+    for position, candidate in enumerate(front):
+        evaluation = checker.evaluate(candidate.config, stop=stop)
         candidate.heldout = evaluation.summary()
-        evaluations.append(evaluation)
         bar.advance("certify")
-    if not front:
-        return
-    certificates = certify_many(
-        [e.losses for e in evaluations], bound=bound, confidence=confidence,
-        method=certificate_method(metric.binary), failures=[e.failure_count for e in evaluations],
-        correction="fixed-sequence", cap=metric.cap,
-    )
-    if metric.per_sample:  # a model's losses are per sample: say so in the statement
-        certificates = [dataclasses.replace(c, unit="samples") for c in certificates]
-    for candidate, certificate in zip(front, certificates):
-        candidate.certificate = certificate
-        if certificate.holds:
-            bar.note_certified(candidate.speedup)
+        if evaluation.stopped_after is not None:
+            candidate.certificate = dropped_certificate(
+                evaluation.losses, asked, confidence=confidence, method=method,
+                failures=evaluation.failure_count, cap=metric.cap, family=len(front), unit=unit)
+            saved += every - evaluation.n
+        else:
+            [certificate] = certify_many(
+                [evaluation.losses], **asked.arguments(), confidence=confidence, method=method, failures=[evaluation.failure_count],
+                correction="fixed-sequence", cap=metric.cap, family=len(front))
+            candidate.certificate = dataclasses.replace(certificate, unit=unit)
+        if not candidate.certificate.holds:
+            saved += every * (len(front) - position - 1)  # the rest: not tested, not measured
+            return saved
+        bar.note_certified(candidate.speedup)
+    return saved
+
+
+def evaluation_order(indices: list[int], seed: int) -> list[int]:
+    """The held-out inputs in the seeded random order they are measured in: the anytime test
+    watches the losses one by one, and needs them in an order that has nothing to do with the
+    inputs' own (a user's inputs sorted by size would otherwise look like a drift)."""
+    return [indices[i] for i in np.random.default_rng([seed, 1]).permutation(len(indices))]
 
 
 def runoff(certified: list[Candidate], checker: Measurer) -> None:

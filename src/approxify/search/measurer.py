@@ -5,8 +5,11 @@ Each distinct config is measured once per set; asking again returns the figures 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from .._target import Target
 from ..config import Setting, config_key
@@ -48,6 +51,7 @@ class Measurer:
         repeats: int,
         cost: str | CostFunction,
         groups: Mapping[str, Sequence[str]] | None = None,
+        view: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.target = target
         self.reference = reference
@@ -56,6 +60,8 @@ class Measurer:
         self.repeats = repeats
         self.cost = cost
         self.groups = dict(groups or {})
+        # what the search sees of the losses: themselves, or (a tail asked) which exceed the bound
+        self.view = view
         self.evaluations = 0  # configs actually run (cache hits excluded)
         self._cache: dict[str, dict[str, Any]] = {}
 
@@ -71,23 +77,28 @@ class Measurer:
         """``Evaluation.summary()`` of ``config`` on these inputs, measured at most once."""
         key = config_key(self.expand(config))
         if key not in self._cache:
-            self._cache[key] = self.evaluate(config).summary()
+            evaluation = self.evaluate(config)
+            if self.view is not None:
+                evaluation = dataclasses.replace(evaluation, losses=self.view(evaluation.losses))
+            self._cache[key] = evaluation.summary()
         return self._cache[key]
 
     def known(self, config: Mapping[str, Setting]) -> dict[str, Any] | None:
         """Figures of ``config`` if it was measured already (nothing is run)."""
         return self._cache.get(config_key(self.expand(config)))
 
-    def evaluate(self, config: Mapping[str, Setting]) -> Evaluation:
-        """``config`` measured now (see :func:`approxify.measure.trial.run_trial`)."""
+    def evaluate(self, config: Mapping[str, Setting], *,
+                 stop: Callable[[np.ndarray], bool] | None = None) -> Evaluation:
+        """``config`` measured now (see :func:`approxify.measure.trial.run_trial`); ``stop``:
+        asked with the losses after each input, True drops the config there."""
         self.evaluations += 1
         config = self.expand(config)
         try:  # rewriting (and fitting) runs no user code: here, so fits are kept for the next
             program = self.target.rewrite(config)
         except InvalidConfig as exc:  # settings that cannot combine (a rank the pruning removed)
             return unbuildable(self.reference, self.indices, "invalid", str(exc), dict(config))
-        return run_trial(self.reference, program.build, self._plan(), counters=self.target.counters,
-                         config=dict(config))
+        return run_trial(self.reference, program.build, dataclasses.replace(self._plan(), stop=stop),
+                         counters=self.target.counters, config=dict(config))
 
     def retime(self, config: Mapping[str, Setting], *, repeats: int):
         """``config``'s speedup and timing again, with ``repeats`` paired repetitions (measured

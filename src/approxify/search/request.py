@@ -6,11 +6,13 @@ the argument, what was expected, what was given and the fix.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy.engine import make_url
 
 from .._target import Target
@@ -19,7 +21,7 @@ from ..errors import InvalidArgument, InvalidArgumentType, NotEnoughInputs
 from ..measure.cost import CostFunction, check_cost
 from ..measure.inputs import read_inputs, units_of
 from ..measure.quality import Quality, get_quality, with_cap
-from ..stats import certificate_method, min_samples
+from ..stats import Claims, certificate_method, claims, min_samples, tail_min_samples
 from .groups import check_grouping
 from .strategies import STRATEGIES
 
@@ -50,14 +52,45 @@ class Request:
     strategy: str
     grouping: str
     progress: bool
+    quantile: float | None = None  # a tail asked: bound is then the tail's loss bound
+    mean_bound: float | None = None  # with a tail, a mean bound asked as well
+
+    @property
+    def claims(self) -> Claims:
+        """What the certificate must establish (a mean bound, a tail, or both)."""
+        return claims(bound=self.bound, quantile=self.quantile, mean_bound=self.mean_bound)
+
+    @property
+    def search_bound(self) -> float:
+        """The bound the search holds each config's mean to: the mean bound, or with a tail the
+        share of inputs allowed above its loss bound (the search then sees which exceed it)."""
+        return 1.0 - self.quantile if self.quantile is not None else self.bound
+
+    def search_view(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """What the search sees of each config's losses (see :attr:`search_bound`)."""
+        if self.quantile is None:
+            return None
+        return functools.partial(exceedances, bound=self.bound)
+
+
+def exceedances(losses: np.ndarray, *, bound: float) -> np.ndarray:
+    """1 where a loss exceeds ``bound`` (a failure always does: its loss is the cap), else 0."""
+    return (losses > bound).astype(np.float64)
 
 
 def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound: Any,
                   confidence: Any, families: Iterable[str] | None, select: Any, budget: Any,
                   storage: Any, study_name: Any, holdout: Any, seed: Any, cost: Any, repeats: Any,
                   timeout: Any, max_certify: Any, loss_cap: Any, repair: Any, strategy: Any,
-                  grouping: Any, progress: Any) -> Request:
+                  grouping: Any, progress: Any, quantile: Any = None, mean_bound: Any = None) -> Request:
     bound = check_probability("bound", bound, example="0.05")
+    quantile = None if quantile is None else check_probability("quantile", quantile, example="0.95")
+    if mean_bound is not None:
+        if quantile is None:
+            raise InvalidArgument(
+                f"mean_bound={mean_bound!r} asks a mean bound beside a tail (quantile=); without "
+                f"quantile=, bound= is the mean bound: pass bound={mean_bound!r} instead.")
+        mean_bound = check_probability("mean_bound", mean_bound, example="0.02")
     metric = with_cap(get_quality(quality, per_sample=target.per_sample), loss_cap, bound=bound)
     items = read_inputs(inputs, labeled=metric.needs_labels, batches=target.per_sample)
     confidence = check_probability("confidence", confidence, example="0.95")
@@ -83,6 +116,7 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         timeout=check_timeout(timeout), max_certify=check_count("max_certify", max_certify, example="8"),
         loss_cap=loss_cap, repair=check_repair(repair, target), strategy=strategy,
         grouping=check_grouping(grouping, model=target.per_sample), progress=bool(progress),
+        quantile=quantile, mean_bound=mean_bound,
     )
 
 
@@ -174,6 +208,20 @@ def check_enough_heldout(request: Request, heldout: Sequence[int], *, per_sample
     units = [units_of(item, per_sample=per_sample) for item in request.items]
     n_heldout, n_inputs = sum(units[i] for i in heldout), sum(units)
     metric, bound, confidence = request.metric, request.bound, request.confidence
+    if request.quantile is not None:  # a tail: Clopper-Pearson on the exceedances
+        needed = tail_min_samples(request.quantile, confidence=confidence)
+        if request.mean_bound is not None:
+            bound = request.mean_bound
+            needed = max(needed, min_samples(bound, confidence=confidence, binary=metric.binary,
+                                             method=certificate_method(metric.binary), cap=metric.cap))
+        if n_heldout < needed:
+            raise NotEnoughInputs(
+                f"{n_heldout} held-out {'samples' if per_sample else 'inputs'} can never certify "
+                f"that {request.quantile:.0%} of inputs have loss <= {request.bound}"
+                f"{f' and a mean loss <= {bound}' if request.mean_bound is not None else ''} with "
+                f"confidence {confidence:.0%}: even with no loss above it, at least {needed} are "
+                f"needed. Pass more inputs (holdout={request.holdout!r}), or lower quantile= or confidence=.")
+        return
     needed = min_samples(bound, confidence=confidence, method=certificate_method(metric.binary),
                          binary=metric.binary, cap=metric.cap)
     if n_heldout >= needed:

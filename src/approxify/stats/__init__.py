@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from approxify.stats.bounds import (
     bernstein_upper,
+    betting_upper,
     certificate_method,
     clopper_pearson_lower,
     clopper_pearson_upper,
@@ -15,11 +16,27 @@ from approxify.stats.bounds import (
     mean_upper_bound,
     min_samples,
 )
-from approxify.stats.certificate import Certificate, certify, certify_many, uncapped
+from approxify.stats.certificate import (
+    Certificate,
+    Claims,
+    certify,
+    certify_many,
+    claims,
+    dropped,
+    dropped_certificate,
+    tail_min_samples,
+    uncapped,
+)
 
 __all__ = [
     "Certificate",
+    "Claims",
+    "claims",
+    "dropped",
+    "dropped_certificate",
+    "tail_min_samples",
     "bernstein_upper",
+    "betting_upper",
     "certificate_method",
     "certify",
     "certify_many",

@@ -15,7 +15,7 @@ import numpy as np
 
 from approxify.errors import InvalidArgument, InvalidArgumentType
 
-METHODS = ("auto", "bernstein", "clopper-pearson", "hoeffding")
+METHODS = ("auto", "betting", "bernstein", "clopper-pearson", "hoeffding", "union")
 
 
 def losses_array(losses: Iterable[float], *, name: str = "losses") -> np.ndarray:

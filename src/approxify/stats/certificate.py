@@ -7,8 +7,12 @@ bounds three things, each with the stated confidence:
 - reliability: the probability that the output is identical (loss <= tolerance);
 - safety: the probability that the variant fails (exception, NaN, timeout: loss 1).
 
-`holds` is the accuracy claim "mean loss <= bound". Certifying several configurations on the same
-held-out inputs corrects for multiplicity (`certify_many`).
+`holds` is the accuracy claim "mean loss <= bound" or, with ``quantile=q``, the tail claim "at
+least a share q of inputs have loss <= bound" (Clopper-Pearson on the exceedances; Misailovic
+et al. SAS'11, Sampson et al. PLDI'14), or both. Certifying several configurations on the same
+held-out inputs corrects for multiplicity (`certify_many`): the decisions by fixed-sequence
+testing, and the figures printed for any one of them (which is chosen depends on the data) by a
+Bonferroni correction over all of them, so they stay true after the choice.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from approxify.errors import InvalidArgument, InvalidArgumentType, NotEnoughInputs
-from approxify.stats import _text, _validate
+from approxify.stats import _text, _validate, betting
 from approxify.stats.bounds import (
     _cp_lower,
     _cp_upper,
@@ -35,7 +39,8 @@ __all__ = ["Certificate", "certify", "certify_many"]
 
 CORRECTIONS = ("none", "bonferroni", "fixed-sequence")
 FAMILY_CORRECTIONS = ("bonferroni", "fixed-sequence")
-RESOLVED_METHODS = ("bernstein", "clopper-pearson", "hoeffding")
+UNITS = ("inputs", "samples", "groups")
+RESOLVED_METHODS = ("betting", "bernstein", "clopper-pearson", "hoeffding")
 
 
 def _unit(value: object, *, name: str) -> float:
@@ -84,6 +89,18 @@ class Certificate:
     tested: bool = True
     cap: float = 1.0
     unit: str = "inputs"  # what one loss belongs to: an input, or a sample of a model's batch
+    # certified together with family - 1 others: the figures below hold for all of them at once
+    family: int = 1
+    selected_upper: float | None = None  # mean-loss bound valid after selection (None: old file)
+    mean_asked: bool = True  # False: only the tail was asked (upper is then information only)
+    quantile: float | None = None  # the tail claim: P(loss <= tail_bound) >= quantile
+    tail_bound: float | None = None
+    exceedances: int = 0  # losses above tail_bound (failures included)
+    exceed_upper: float | None = None  # upper bound on P(loss > tail_bound): the tail's test
+    exceed_selected: float | None = None  # the same, valid after selection
+    # measured on only this many held-out losses: dropped as soon as its anytime confidence
+    # sequence showed it cannot hold (None: it used every held-out input)
+    stopped_after: int | None = None
 
     def __post_init__(self) -> None:
         # Coerce numpy scalars to plain Python values so to_dict() is JSON-able as is.
@@ -104,8 +121,21 @@ class Certificate:
             "correction": _choice(self.correction, name="correction", choices=CORRECTIONS),
             "tested": _validate.flag(self.tested, name="tested"),
             "cap": _validate.bound(self.cap) if self.cap != 1.0 else 1.0,
-            "unit": _choice(self.unit, name="unit", choices=("inputs", "samples")),
+            "unit": _choice(self.unit, name="unit", choices=UNITS),
+            "family": _validate.integer(self.family, name="family", low=1),
+            "selected_upper": None if self.selected_upper is None else _unit(self.selected_upper, name="selected_upper"),
+            "mean_asked": _validate.flag(self.mean_asked, name="mean_asked"),
+            "exceedances": _validate.integer(self.exceedances, name="exceedances", low=0, high=n),
+            "stopped_after": None if self.stopped_after is None
+            else _validate.integer(self.stopped_after, name="stopped_after", low=1, high=n),
         }
+        if self.quantile is not None:
+            clean.update(
+                quantile=_validate.probability(self.quantile, name="quantile", example="0.95"),
+                tail_bound=_validate.bound(self.tail_bound),
+                exceed_upper=_unit(self.exceed_upper, name="exceed_upper"),
+                exceed_selected=_unit(self.exceed_selected, name="exceed_selected"),
+            )
         for name, value in clean.items():
             object.__setattr__(self, name, value)
         self._check_consistency()
@@ -124,11 +154,27 @@ class Certificate:
                     f"correction='fixed-sequence'; got holds={self.holds}, upper={self.upper}, "
                     f"correction={self.correction!r}. Use certify_many() to build these."
                 )
-        elif self.holds != (self.upper <= self.bound):
+        elif self.stopped_after is not None:
+            if self.holds:
+                raise InvalidArgument(
+                    "Certificate: a config dropped early (stopped_after) cannot hold; "
+                    "use dropped_certificate() to build these.")
+        elif self.holds != self._decision():
             raise InvalidArgument(
-                f"Certificate: holds must equal (upper <= bound); got holds={self.holds} with "
+                f"Certificate: holds must equal the tests' verdict (upper <= bound, and the "
+                f"tail's exceed_upper <= 1 - quantile); got holds={self.holds} with "
                 f"upper={self.upper!r}, bound={self.bound!r}. Use certify() to build certificates."
             )
+
+    def _decision(self) -> bool:
+        mean = self.upper <= self.bound or not self.mean_asked
+        return mean and (self.quantile is None or self.tail_holds)
+
+    @property
+    def tail_holds(self) -> bool:
+        """Whether the tail claim was certified (False when none was asked)."""
+        return (self.quantile is not None and self.tested
+                and self.exceed_upper <= 1.0 - self.quantile)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (ints, floats, bools, strings); `from_dict` reads it back."""
@@ -143,7 +189,8 @@ class Certificate:
                 f"got {type(data).__name__}."
             )
         expected = {field.name for field in dataclasses.fields(cls)}
-        optional = {"cap", "unit"}  # added later: certificates saved before them have none
+        optional = {"cap", "unit", "family", "selected_upper", "mean_asked", "quantile", "tail_bound",
+                    "exceedances", "exceed_upper", "exceed_selected", "stopped_after"}  # added later: old files lack them
         missing = sorted(expected - optional - data.keys())
         unknown = sorted(data.keys() - expected)
         if missing or unknown:
@@ -154,7 +201,12 @@ class Certificate:
         return cls(**data)
 
     def statement(self) -> str:
-        """The certificate in words, with bounds rounded outwards (never claiming more)."""
+        """The certificate in words, with bounds rounded outwards (never claiming more).
+
+        Certified alone, one sentence per claim. Certified with others (``family`` > 1), the
+        verdict comes from the fixed-sequence test, and every figure printed is the
+        Bonferroni-corrected one, true for all the configurations at once, so it stays true for
+        whichever was chosen after looking at the results."""
         if not self.tested:
             return (
                 f"Not tested: the fixed-sequence procedure stopped at an earlier configuration "
@@ -162,33 +214,77 @@ class Certificate:
                 f"{_text.exact(self.bound)}; observed mean loss {_text.nearest(self.mean)} on "
                 f"n={self.n} held-out {self.unit})."
             )
-        verdict = "holds" if self.holds else "does not hold"
+        level = _text.percent_down(self.confidence, 4)
+        if self.stopped_after is not None:
+            return self._dropped_sentence(level)
+        joint = self.family > 1 and self.selected_upper is not None
+        parts = [self._verdict_sentence(level) if joint else self._alone_sentence(level)]
+        if self.quantile is not None:
+            parts.append(self._tail_sentence(level, joint))
+        if self.cap != 1.0:
+            parts.append(f"Each input's loss is capped at {_text.exact(self.cap)}, and a failure "
+                         f"counts as {_text.exact(self.cap)}.")
+        parts.append(self._figures_sentence(level, joint))
+        return " ".join(parts)
+
+    def _dropped_sentence(self, level: str) -> str:
+        claim = (f"its mean loss is above the bound {_text.exact(self.bound)}" if self.mean_asked
+                 and (self.quantile is None or self.tail_holds) else
+                 f"more than {_text.percent_down(1.0 - self.quantile)} of {self.unit} have a loss "
+                 f"above {_text.exact(self.tail_bound)}")
+        return (f"Dropped after {self.stopped_after} held-out {self.unit}: with {level} confidence "
+                f"{claim} (anytime-valid betting confidence sequence, watched input by input; "
+                f"observed mean loss {_text.nearest(self.mean)}), so nothing is certified.")
+
+    def _alone_sentence(self, level: str) -> str:
+        verdict = "holds" if self.holds or not self.mean_asked else "does not hold"
+        asked = f"bound {_text.exact(self.bound)}: {verdict}" if self.mean_asked else "not asked"
         family = {"none": "", "bonferroni": ", Bonferroni-corrected",
                   "fixed-sequence": ", fixed-sequence"}[self.correction]
-        accuracy = (
-            f"With {_text.percent_down(self.confidence, 4)} confidence the mean loss on inputs "
-            f"like these is at most {_text.up(self.upper)} (bound {_text.exact(self.bound)}: "
-            f"{verdict}; {self.method}{family}, n={self.n} held-out {self.unit})."
-        )
-        if self.cap != 1.0:
-            accuracy += (f" Each input's loss is capped at {_text.exact(self.cap)}, and a failure "
-                         f"counts as {_text.exact(self.cap)}.")
+        return (f"With {level} confidence the mean loss on inputs like these is at most "
+                f"{_text.up(self.upper)} ({asked}; {self.method}{family}, n={self.n} held-out "
+                f"{self.unit}).")
+
+    def _verdict_sentence(self, level: str) -> str:
+        together = f"fixed-sequence testing over {self.family} configurations" \
+            if self.correction == "fixed-sequence" else f"Bonferroni over {self.family} configurations"
+        where = f"{self.method}, n={self.n} held-out {self.unit}"
+        if not self.mean_asked:
+            return f"Certified together with others by {together} ({where})."
+        if self.upper <= self.bound:
+            return (f"With {level} confidence the mean loss on inputs like these is at most the "
+                    f"bound {_text.exact(self.bound)} (certified by {together}; {where}).")
+        return (f"The bound {_text.exact(self.bound)} on the mean loss is not certified "
+                f"({together}; {where}).")
+
+    def _tail_sentence(self, level: str, joint: bool) -> str:
+        verdict = "holds" if self.tail_holds else "does not hold"
+        exceed = self.exceed_selected if joint else self.exceed_upper
+        return (f"With {level} confidence{' for all at once' if joint else ''} at least "
+                f"{_text.percent_down(1.0 - exceed)} of {self.unit} like these have a loss at most "
+                f"{_text.exact(self.tail_bound)} (asked: {_text.percent_down(self.quantile)}: {verdict}; "
+                f"Clopper-Pearson on {self.exceedances} of {self.n} above it).")
+
+    def _figures_sentence(self, level: str, joint: bool) -> str:
         same = (
             "Identical output"
             if self.tolerance == 0.0
             else f"Output within tolerance {_text.exact(self.tolerance)}"
         )
-        reliability = (
-            f"{same} on at least {_text.percent_down(self.reliability_lower)} of {self.unit}; "
-            f"failure rate at most {_text.percent_up(self.failure_upper)}."
-        )
-        return f"{accuracy} {reliability}"
+        rates = (f"{same.lower() if joint else same} on at least "
+                 f"{_text.percent_down(self.reliability_lower)} of {self.unit}; failure rate at most "
+                 f"{_text.percent_up(self.failure_upper)}.")
+        if not joint:
+            return rates
+        return (f"With {level} confidence for all {self.family} at once (Bonferroni), the mean loss "
+                f"is at most {_text.up(self.selected_upper)}, {rates}")
 
 
 # --- building certificates ---------------------------------------------------------------------
 
 
-def uncapped(certificate: Certificate, *, cap: float, bound: float) -> Certificate:
+def uncapped(certificate: Certificate, *, cap: float, bound: float,
+             tail_bound: float | None = None) -> Certificate:
     """A certificate computed on losses divided by ``cap``, stated in the losses' own units.
 
     Losses capped at ``cap`` < 1 and divided by it lie in [0, 1], so the bounds apply to them;
@@ -200,11 +296,15 @@ def uncapped(certificate: Certificate, *, cap: float, bound: float) -> Certifica
         return certificate
     data = certificate.to_dict()
     data.update(cap=cap, bound=bound, mean=certificate.mean * cap, tolerance=certificate.tolerance * cap)
+    if certificate.quantile is not None:
+        data["tail_bound"] = tail_bound
+    if certificate.selected_upper is not None:
+        data["selected_upper"] = min(1.0, certificate.selected_upper * cap)
     if certificate.tested:
         upper = certificate.upper * cap
-        if certificate.holds:
+        if certificate.mean_asked and certificate.upper <= certificate.bound:
             upper = min(upper, bound)
-        elif upper <= bound:  # rounding must not turn a miss into a pass
+        elif certificate.mean_asked and upper <= bound:  # rounding must not turn a miss into a pass
             upper = float(np.nextafter(bound, 1.0))
         data["upper"] = upper
     return Certificate(**data)
@@ -221,38 +321,105 @@ def _check_failures(failures: object, losses: np.ndarray, *, name: str = "failur
     return count
 
 
-def _require_enough(losses: np.ndarray, *, bound: float, confidence: float, method: str,
+@dataclass(frozen=True)
+class Claims:
+    """What is asked of the losses: a mean bound, a tail (``quantile``, ``tail_bound``), or both."""
+
+    bound: float  # the mean bound, or the tail's when only the tail is asked
+    mean_asked: bool = True
+    quantile: float | None = None
+    tail_bound: float | None = None
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`certify` that ask these claims."""
+        if self.quantile is None:
+            return {"bound": self.bound}
+        return {"bound": self.tail_bound, "quantile": self.quantile,
+                "mean_bound": self.bound if self.mean_asked else None}
+
+    def scaled(self, cap: float) -> Claims:
+        tail = None if self.tail_bound is None else self.tail_bound / cap
+        return dataclasses.replace(self, bound=self.bound / cap, tail_bound=tail)
+
+
+def claims(*, bound: object, quantile: object = None, mean_bound: object = None) -> Claims:
+    """The checked claims of ``bound=`` / ``quantile=`` / ``mean_bound=``: with a quantile,
+    ``bound`` is the tail's (a share ``quantile`` of losses at most ``bound``), and
+    ``mean_bound`` asks a mean bound as well."""
+    target = _validate.bound(bound)
+    if quantile is None:
+        if mean_bound is not None:
+            raise InvalidArgument(
+                f"mean_bound={mean_bound!r} is only for a tail certificate (with quantile=); "
+                f"without quantile=, bound= is the mean bound. Pass bound={mean_bound!r} instead."
+            )
+        return Claims(bound=target)
+    share = _validate.probability(quantile, name="quantile", example="0.95")
+    if mean_bound is None:
+        return Claims(bound=target, mean_asked=False, quantile=share, tail_bound=target)
+    return Claims(bound=_validate.bound(mean_bound), quantile=share, tail_bound=target)
+
+
+def tail_min_samples(quantile: float, *, confidence: float) -> int:
+    """Fewest losses with which a tail claim could be certified at all (no exceedance):
+    Clopper-Pearson's all-zero bound at 1 - quantile (59 for 95% at 95% confidence)."""
+    return min_samples(1.0 - quantile, confidence=confidence, method="clopper-pearson")
+
+
+def _require_enough(losses: np.ndarray, *, asked: Claims, confidence: float, method: str,
                     name: str = "losses") -> None:
     """Refuse a request no loss values could satisfy: too few held-out inputs for the bound."""
-    needed = min_samples(bound, confidence=confidence, method=method, binary=_is_binary(losses))
+    needs = []
+    if asked.mean_asked:
+        needs.append((min_samples(asked.bound, confidence=confidence, method=method,
+                                  binary=_is_binary(losses)), f"bound={asked.bound!r} (method={method!r})"))
+    if asked.quantile is not None:
+        needs.append((tail_min_samples(asked.quantile, confidence=confidence),
+                      f"quantile={asked.quantile!r}"))
+    needed, what = max(needs)
     if losses.size < needed:
         raise NotEnoughInputs(
-            f"{name} has {losses.size} held-out losses, but bound={bound!r} at "
-            f"confidence={confidence!r} (method={method!r}) needs at least {needed} even if "
+            f"{name} has {losses.size} held-out losses, but {what} at "
+            f"confidence={confidence!r} needs at least {needed} even if "
             f"every loss is 0. Pass more held-out inputs, a larger bound or a lower confidence."
         )
 
 
-def _certificate(losses: np.ndarray, *, bound: float, confidence: float, method: str,
-                 failures: int, tolerance: float, correction: str) -> Certificate:
-    """Compute a certificate from checked arguments."""
+def _certificate(losses: np.ndarray, *, asked: Claims, confidence: float, method: str,
+                 failures: int, tolerance: float, correction: str, family: int = 1) -> Certificate:
+    """Compute a certificate from checked arguments: its tests at ``confidence``, and the
+    figures it prints at ``1 - (1 - confidence) / family`` (true for all the family at once)."""
     n = losses.size
+    joint = 1.0 - (1.0 - confidence) / family
     upper, used = mean_upper_bound(losses, confidence=confidence, method=method)
+    selected = upper if family == 1 else mean_upper_bound(losses, confidence=joint, method=method)[0]
     identical = int(np.count_nonzero(losses <= tolerance))
+    tail: dict[str, Any] = {}
+    if asked.quantile is not None:
+        exceed = int(np.count_nonzero(losses > asked.tail_bound))
+        tail = {"quantile": asked.quantile, "tail_bound": asked.tail_bound, "exceedances": exceed,
+                "exceed_upper": _cp_upper(exceed, n, confidence),
+                "exceed_selected": _cp_upper(exceed, n, joint)}
+    verdict = (upper <= asked.bound or not asked.mean_asked) and (
+        not tail or tail["exceed_upper"] <= 1.0 - asked.quantile)
     return Certificate(
         n=n,
         mean=float(losses.mean()),
         upper=upper,
-        bound=bound,
+        bound=asked.bound,
         confidence=confidence,
         method=used,
-        holds=upper <= bound,
+        holds=verdict,
         identical=identical,
         tolerance=tolerance,
-        reliability_lower=_cp_lower(identical, n, confidence),
+        reliability_lower=_cp_lower(identical, n, joint),
         failures=failures,
-        failure_upper=_cp_upper(failures, n, confidence),
+        failure_upper=_cp_upper(failures, n, joint),
         correction=correction,
+        family=family,
+        selected_upper=selected,
+        mean_asked=asked.mean_asked,
+        **tail,
     )
 
 
@@ -265,24 +432,38 @@ def certify(
     failures: int = 0,
     tolerance: float = 0.0,
     cap: float = 1.0,
+    quantile: float | None = None,
+    mean_bound: float | None = None,
 ) -> Certificate:
     """Certify "mean loss <= bound" for one configuration from its held-out losses.
+
+    ``quantile=q``: certify the tail instead, "with confidence ``confidence``, at least a share
+    q of inputs like these have loss <= bound" (Clopper-Pearson on the losses above ``bound``;
+    59 losses with none above it certify q = 0.95 at 95%); ``mean_bound=`` then asks a mean bound
+    as well (the certificate holds when both do).
 
     `failures` is how many of these inputs made the variant fail; their losses must be 1 (or
     `cap`). `cap` < 1: losses capped at `cap` (``loss_cap=``), certified divided by it and
     stated in their own units (:func:`uncapped`).
     Raises NotEnoughInputs when there are too few losses to certify `bound` even if all were 0.
     """
+    return _certify(losses, asked=claims(bound=bound, quantile=quantile, mean_bound=mean_bound),
+                    confidence=confidence, method=method, failures=failures, tolerance=tolerance, cap=cap)
+
+
+def _certify(losses: Iterable[float], *, asked: Claims, confidence: float, method: str,
+             failures: int, tolerance: float, cap: float) -> Certificate:
     if cap != 1.0:
-        scaled = certify(np.asarray(list(losses), dtype=float) / cap, bound=bound / cap,
-                         confidence=confidence, method=method, failures=failures, tolerance=tolerance)
-        return uncapped(scaled, cap=cap, bound=bound)
+        scaled = _certify(np.asarray(list(losses), dtype=float) / cap, asked=asked.scaled(cap),
+                          confidence=confidence, method=method, failures=failures,
+                          tolerance=tolerance / cap, cap=1.0)
+        return uncapped(scaled, cap=cap, bound=asked.bound, tail_bound=asked.tail_bound)
     array = _validate.losses_array(losses)
-    target, level = _validate.bound(bound), _validate.confidence(confidence)
+    level = _validate.confidence(confidence)
     name, tol = _validate.method(method), _validate.tolerance(tolerance)
     failed = _check_failures(failures, array)
-    _require_enough(array, bound=target, confidence=level, method=name)
-    return _certificate(array, bound=target, confidence=level, method=name, failures=failed,
+    _require_enough(array, asked=asked, confidence=level, method=name)
+    return _certificate(array, asked=asked, confidence=level, method=name, failures=failed,
                         tolerance=tol, correction="none")
 
 
@@ -341,6 +522,9 @@ def certify_many(
     correction: str = "fixed-sequence",
     tolerance: float = 0.0,
     cap: float = 1.0,
+    quantile: float | None = None,
+    mean_bound: float | None = None,
+    family: int | None = None,
 ) -> list[Certificate]:
     """Certify several configurations so that, with probability at least `confidence`, *every*
     certificate that holds is true (family-wise error at most 1 - confidence).
@@ -356,33 +540,86 @@ def certify_many(
     reach j* and pass it, which happens with probability at most 1 - confidence because j*'s
     bound alone is a valid (1 - confidence)-level test. Nothing after j* matters, whatever the
     dependence between the tests. The price: one failure stops the sequence, so order matters.
+    With a mean and a tail asked, a configuration holds when both tests pass (an
+    intersection-union test: valid at the full level with no correction).
+
+    The figures each certificate prints (its mean-loss bound ``selected_upper``, reliability and
+    failure bounds, the tail's share) are at 1 - (1 - confidence) / m whatever the correction: true
+    for all m at once, so true for the one the caller then picks by looking at them.
 
     `cap` < 1: the losses were capped at `cap` (``loss_cap=``); they are certified divided by
     it, where they lie in [0, 1], and the certificates state them in their own units
-    (:func:`uncapped`); `bound` is in those units too.
+    (:func:`uncapped`); `bound` is in those units too. `quantile`, `mean_bound`: as in
+    :func:`certify`. `family`: how many configs could have been chosen, when more than those
+    given (the fixed-sequence test stopped before measuring the rest).
 
     Raises NotEnoughInputs when some configuration has too few losses to ever certify `bound`.
     """
+    asked = claims(bound=bound, quantile=quantile, mean_bound=mean_bound)
     if cap != 1.0:
-        scaled = certify_many([np.asarray(list(losses), dtype=float) / cap for losses in loss_lists],
-                              bound=bound / cap, confidence=confidence, method=method,
-                              failures=failures, correction=correction, tolerance=tolerance)
-        return [uncapped(c, cap=cap, bound=bound) for c in scaled]
+        scaled = _certify_many([np.asarray(list(losses), dtype=float) / cap for losses in loss_lists],
+                               asked=asked.scaled(cap), confidence=confidence, method=method,
+                               failures=failures, correction=correction, tolerance=tolerance / cap,
+                               family=family)
+        return [uncapped(c, cap=cap, bound=asked.bound, tail_bound=asked.tail_bound) for c in scaled]
+    return _certify_many(loss_lists, asked=asked, confidence=confidence, method=method,
+                         failures=failures, correction=correction, tolerance=tolerance, family=family)
+
+
+def _certify_many(loss_lists: Iterable[Iterable[float]], *, asked: Claims, confidence: float,
+                  method: str, failures: Sequence[int] | None, correction: str,
+                  tolerance: float, family: int | None) -> list[Certificate]:
     arrays = _loss_arrays(loss_lists)
-    target, level = _validate.bound(bound), _validate.confidence(confidence)
+    size = len(arrays) if family is None else _validate.integer(family, name="family", low=len(arrays))
+    level = _validate.confidence(confidence)
     name, tol = _validate.method(method), _validate.tolerance(tolerance)
     kind = _choice(correction, name="correction", choices=FAMILY_CORRECTIONS)
     counts = _failure_counts(failures, arrays)
-    each = 1.0 - (1.0 - level) / len(arrays) if kind == "bonferroni" else level
+    each = 1.0 - (1.0 - level) / size if kind == "bonferroni" else level
     for i, array in enumerate(arrays):
-        _require_enough(array, bound=target, confidence=each, method=name,
-                        name=f"loss_lists[{i}]")
+        _require_enough(array, asked=asked, confidence=each, method=name, name=f"loss_lists[{i}]")
     certificates, stopped = [], False
     for array, count in zip(arrays, counts):
-        certificate = _certificate(array, bound=target, confidence=each, method=name,
-                                   failures=count, tolerance=tol, correction=kind)
+        certificate = _certificate(array, asked=asked, confidence=each, method=name,
+                                   failures=count, tolerance=tol, correction=kind,
+                                   family=size if kind == "fixed-sequence" else 1)
+        if kind == "bonferroni":  # already at the corrected level: its figures are the joint ones
+            certificate = dataclasses.replace(certificate, family=size)
         if stopped:
             certificate = dataclasses.replace(certificate, upper=1.0, holds=False, tested=False)
         stopped = stopped or (kind == "fixed-sequence" and not certificate.holds)
         certificates.append(certificate)
     return certificates
+
+
+def dropped(losses: np.ndarray, asked: Claims, *, confidence: float, cap: float = 1.0) -> bool:
+    """Whether the losses measured so far (in a random order, one held-out input after another)
+    already show, with confidence ``confidence`` at whatever point one looks, that the claims
+    cannot hold: the betting lower confidence sequence of the mean is above the bound, or that
+    of the share above ``tail_bound`` is above 1 - quantile. Measuring the config on the rest
+    would be wasted; stopping only ever withholds a certificate, so it costs no validity."""
+    delta = 1.0 - confidence
+    if asked.mean_asked and betting.lower_crosses(np.minimum(losses / cap, 1.0), asked.bound / cap,
+                                                  delta=delta) is not None:
+        return True
+    return asked.quantile is not None and betting.lower_crosses(
+        (losses > asked.tail_bound).astype(float), 1.0 - asked.quantile, delta=delta) is not None
+
+
+def dropped_certificate(losses: np.ndarray, asked: Claims, *, confidence: float, method: str,
+                        failures: int, tolerance: float = 0.0, cap: float = 1.0, family: int = 1,
+                        unit: str = "inputs") -> Certificate:
+    """The certificate of a config :func:`dropped` after ``losses.size`` held-out losses: it does
+    not hold; its figures are the observed ones, in the losses' own units."""
+    scaled = np.minimum(np.asarray(losses, dtype=float) / cap, 1.0)
+    tail = {}
+    if asked.quantile is not None:
+        tail = {"quantile": asked.quantile, "tail_bound": asked.tail_bound, "exceed_upper": 1.0,
+                "exceed_selected": 1.0, "exceedances": int(np.count_nonzero(losses > asked.tail_bound))}
+    return Certificate(
+        n=losses.size, mean=float(scaled.mean()) * cap, upper=1.0, bound=asked.bound,
+        confidence=confidence, method=method, holds=False,
+        identical=int(np.count_nonzero(scaled <= tolerance / cap)), tolerance=tolerance,
+        reliability_lower=0.0, failures=failures, failure_upper=1.0, correction="fixed-sequence",
+        cap=cap, unit=unit, family=family, selected_upper=1.0, mean_asked=asked.mean_asked,
+        stopped_after=losses.size, **tail)
