@@ -24,7 +24,7 @@ from .report.export import export_source
 from .report.result import Candidate, Result, load
 from .search import study as studies
 from .search.baseline import Split, baseline, split
-from .search.certify import certify_front, choose, runoff
+from .search.certify import above_one_notes, certify_front, choose, runoff
 from .search.effects import measure_effects
 from .search.front import front
 from .search.groups import group_sites
@@ -156,6 +156,7 @@ def approximate(
     grouping: str | None = None,
     progress: bool = True,
     isolation: str = "process",
+    groups: Sequence[Any] | None = None,
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``.
 
@@ -185,6 +186,13 @@ def approximate(
     ``isolation="process"`` (the default) runs every call of the user's code in forked children,
     so nothing a variant or the exact program does reaches this process; ``"none"`` runs it
     here (for code that cannot be forked, a CUDA context say).
+
+    The certificate treats held-out inputs as independent draws (for a model: its samples, valid
+    when batches hold a random choice of them). ``groups`` (one hashable label per input; for a
+    model one sequence per batch, a label per sample) names inputs that are not: copies of one
+    image, calls on one user's data. A group then stays on one side of the split (``holdout``
+    counts groups), and the certificate is over held-out groups, each one loss (the mean of its
+    members'), its n their number. Not ``grouping``, which is about sites.
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules, calls=calls, isolation=isolation)
@@ -192,7 +200,8 @@ def approximate(
         target, inputs, quality=quality, bound=bound, confidence=confidence, families=families,
         select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
         seed=seed, cost=cost, repeats=repeats, timeout=timeout, max_certify=max_certify,
-        loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress)
+        loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress,
+        groups=groups)
     parts = split(request, target)
     reference, sites = baseline(target, request, parts)
     fingerprint = target.fingerprint()  # of the code (or weights) measured, taken before tuning
@@ -212,9 +221,10 @@ def approximate(
         points = [exact, *searched.points]
         certified = front(points, request.bound, request.max_certify)
         certify_front(certified, checker, bound=request.bound, confidence=request.confidence,
-                      metric=request.metric, bar=bar)
+                      metric=request.metric, bar=bar, groups=request.groups)
         runoff([c for c in certified if c.certified], checker)
     best, notes = choose(certified, exact)
+    notes += above_one_notes(best, request.metric)
     shipped = [c.config for c in [best, *certified]]
     return Result(
         target=target.name, reference=target.reference, settings=settings, exact=exact,
@@ -249,6 +259,7 @@ def _settings(request: Request, target: Target, parts: Split, sites: list[Site],
         "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "callable"),
         "repeats": request.repeats, "storage": request.storage, "strategy": request.strategy,
         "grouping": request.grouping,
+        "sample_groups": request.groups.settings(parts.heldout) if request.groups else None,
         "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls], "repair": request.repair,
         # what a study is keyed on besides these: the inputs' content and the target's code or
         # weights, so a rerun on other inputs or another model measures anew

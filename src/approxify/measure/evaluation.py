@@ -23,6 +23,7 @@ class Evaluation:
     timing: Timing | None = None
     config: dict = field(default_factory=dict)
     guards: dict = field(default_factory=dict)  # substituted site -> values seen, fallbacks to exact
+    above_one: int = 0  # losses a metric without loss_cap= gave above 1, counted as 1 in ``losses``
 
     @property
     def n(self) -> int:
@@ -63,4 +64,5 @@ class Evaluation:
             "speedup": self.speedup,
             "timing": self.timing.to_dict() if self.timing else None,
             **({"guards": self.guards} if self.guards else {}),
+            **({"above_one": self.above_one} if self.above_one else {}),
         }

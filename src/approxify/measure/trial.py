@@ -49,9 +49,9 @@ def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
         return unbuildable(reference, plan.indices, kind, message, config)
     results = {index: (loss, failure) for index, loss, failure in outcome.messages}
     lost = (outcome.lost.kind, outcome.lost.message) if outcome.lost else None
-    losses, failures = reference.assemble(plan.indices, results, lost)
+    losses, failures, above_one = reference.assemble(plan.indices, results, lost)
     guards, speedup, timing = outcome.value if outcome.finished else ({}, 0.0, None)
-    return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards)
+    return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards, above_one)
 
 
 def check_proxy(reference: Reference, cost: CostFunction, indices: Sequence[int]) -> None:

@@ -21,6 +21,7 @@ from ..measure.inputs import read_inputs, units_of
 from ..measure.quality import Quality, get_quality, with_cap
 from ..stats import certificate_method, min_samples
 from .groups import check_grouping
+from .sample_groups import SampleGroups, read_groups
 from .strategies import STRATEGIES
 
 
@@ -50,13 +51,14 @@ class Request:
     strategy: str
     grouping: str
     progress: bool
+    groups: SampleGroups | None = None  # ``groups=``: dependent inputs (see .sample_groups)
 
 
 def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound: Any,
                   confidence: Any, families: Iterable[str] | None, select: Any, budget: Any,
                   storage: Any, study_name: Any, holdout: Any, seed: Any, cost: Any, repeats: Any,
                   timeout: Any, max_certify: Any, loss_cap: Any, repair: Any, strategy: Any,
-                  grouping: Any, progress: Any) -> Request:
+                  grouping: Any, progress: Any, groups: Any = None) -> Request:
     bound = check_probability("bound", bound, example="0.05")
     metric = with_cap(get_quality(quality, per_sample=target.per_sample), loss_cap, bound=bound)
     items = read_inputs(inputs, labeled=metric.needs_labels, batches=target.per_sample)
@@ -72,7 +74,9 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         )
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
-    n_heldout = holdout_count(holdout, len(items))
+    samples = read_groups(groups, items, per_sample=target.per_sample)
+    n_heldout = (holdout_count(holdout, len(items)) if samples is None
+                 else holdout_count(holdout, samples.count, unit="groups"))
     return Request(
         items=tuple(items), metric=metric, bound=bound, confidence=confidence,
         families=tuple(target.families_or_default(families)), explicit_families=families is not None,
@@ -83,6 +87,7 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         timeout=check_timeout(timeout), max_certify=check_count("max_certify", max_certify, example="8"),
         loss_cap=loss_cap, repair=check_repair(repair, target), strategy=strategy,
         grouping=check_grouping(grouping, model=target.per_sample), progress=bool(progress),
+        groups=samples,
     )
 
 
@@ -146,11 +151,11 @@ def check_repair(repair: Any, target: Target) -> int:
     return repair
 
 
-def holdout_count(holdout: Any, n_inputs: int) -> int:
-    """How many of ``n_inputs`` are held out: a fraction in (0, 1) or a count."""
+def holdout_count(holdout: Any, n_inputs: int, *, unit: str = "inputs") -> int:
+    """How many of ``n_inputs`` (or groups, ``unit``) are held out: a fraction in (0, 1) or a count."""
     if isinstance(holdout, bool) or not isinstance(holdout, (int, float)):
         raise InvalidArgumentType(
-            f"holdout= expects a fraction in (0, 1) or a number of inputs, got {holdout!r}."
+            f"holdout= expects a fraction in (0, 1) or a number of {unit}, got {holdout!r}."
         )
     if isinstance(holdout, float) and 0 < holdout < 1:
         count = round(n_inputs * holdout)
@@ -158,27 +163,32 @@ def holdout_count(holdout: Any, n_inputs: int) -> int:
         count = holdout
     else:
         raise InvalidArgument(
-            f"holdout= expects a fraction in (0, 1) or a positive number of inputs, got {holdout!r}."
+            f"holdout= expects a fraction in (0, 1) or a positive number of {unit}, got {holdout!r}."
         )
     if not 1 <= count <= n_inputs - 1:
         raise NotEnoughInputs(
-            f"holdout={holdout!r} leaves {count} of {n_inputs} inputs held out; both the tuning "
-            "and the held-out set need at least one input. Pass more inputs."
+            f"holdout={holdout!r} leaves {count} of {n_inputs} {unit} held out; both the tuning "
+            f"and the held-out set need at least one of them. Pass more {unit}."
         )
     return count
 
 
 def check_enough_heldout(request: Request, heldout: Sequence[int], *, per_sample: bool) -> None:
     """Refuse a request that cannot succeed: too few held-out inputs (or samples, for a model,
-    whose unit of loss is the sample) for any certificate."""
-    units = [units_of(item, per_sample=per_sample) for item in request.items]
-    n_heldout, n_inputs = sum(units[i] for i in heldout), sum(units)
+    whose unit of loss is the sample; or groups, with ``groups=``) for any certificate."""
     metric, bound, confidence = request.metric, request.bound, request.confidence
-    needed = min_samples(bound, confidence=confidence, method=certificate_method(metric.binary),
-                         binary=metric.binary, cap=metric.cap)
+    binary = metric.binary
+    if request.groups is not None:  # a group's loss is a mean: 0/1 only for one-loss groups
+        n_heldout, n_inputs, unit = request.groups.within(heldout), request.groups.count, "groups"
+        binary = binary and request.groups.singletons
+    else:
+        units = [units_of(item, per_sample=per_sample) for item in request.items]
+        n_heldout, n_inputs = sum(units[i] for i in heldout), sum(units)
+        unit = "samples" if per_sample else "inputs"
+    needed = min_samples(bound, confidence=confidence, method=certificate_method(binary),
+                         binary=binary, cap=metric.cap)
     if n_heldout >= needed:
         return
-    unit = "samples" if per_sample else "inputs"
     share = n_heldout / n_inputs
     holdout = request.holdout
     total = math.ceil(needed / share) if isinstance(holdout, float) else n_inputs - n_heldout + needed

@@ -104,7 +104,7 @@ class Certificate:
             "correction": _choice(self.correction, name="correction", choices=CORRECTIONS),
             "tested": _validate.flag(self.tested, name="tested"),
             "cap": _validate.bound(self.cap) if self.cap != 1.0 else 1.0,
-            "unit": _choice(self.unit, name="unit", choices=("inputs", "samples")),
+            "unit": _choice(self.unit, name="unit", choices=("inputs", "samples", "groups")),
         }
         for name, value in clean.items():
             object.__setattr__(self, name, value)
