@@ -63,3 +63,7 @@ def test_the_result_says_when_the_best_configs_held_out_losses_went_above_one(in
     note = next(n for n in result.notes if "above 1" in n)
     assert "'spiky'" in note and "capped at 1" in note and "loss_cap=1" in note
     assert note in result.summary()
+
+
+def test_a_quality_capped_by_hand_below_one_cuts_its_losses():
+    assert ax.Quality("capped", lambda e, a: 0.7, cap=0.5)(1.0, 2.0) == 0.5

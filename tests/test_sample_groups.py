@@ -171,3 +171,12 @@ def test_cli_takes_groups_from_a_module(tmp_path, capsys, monkeypatch):
     code = main(["tune", "tuning_kernels:smooth_mean", "--inputs", "grouped_inputs:make_inputs",
                  "--groups", "grouped_inputs:GROUPS", "--bound", "0.1", "--trials", "2", "--quiet"])
     assert code == 0 and "held-out groups" in capsys.readouterr().out
+
+
+def test_a_named_study_measured_with_other_groups_is_not_resumed(inputs, tmp_path):
+    options = dict(bound=0.1, budget=ax.Budget(trials=1), seed=0, progress=False, repeats=1,
+                   storage=f"sqlite:///{tmp_path / 'study.db'}", study_name="grouped")
+    ax.approximate(tk.smooth_mean, inputs, groups=SAMPLE_GROUPS, **options)
+    with pytest.raises(ax.InvalidArgument, match="holds measurements of other inputs"):
+        ax.approximate(tk.smooth_mean, inputs, groups=[i % 200 for i in range(400)], **options)
+

@@ -259,11 +259,12 @@ def _settings(request: Request, target: Target, parts: Split, sites: list[Site],
         "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "callable"),
         "repeats": request.repeats, "storage": request.storage, "strategy": request.strategy,
         "grouping": request.grouping,
-        "sample_groups": request.groups.settings(parts.heldout) if request.groups else None,
         "calls": [getattr(c, "__qualname__", repr(c)) for c in target.calls], "repair": request.repair,
         # what a study is keyed on besides these: the inputs' content and the target's code or
         # weights, so a rerun on other inputs or another model measures anew
         "inputs_digest": digest(request.items),
+        # groups= (absent without: the studies of calls without it keep their names)
+        **({"sample_groups": request.groups.settings(parts.heldout)} if request.groups else {}),
     }
     settings["study_name"] = request.study_name or studies.study_name(
         target.name, json.dumps(fingerprint, sort_keys=True), settings)

@@ -52,11 +52,16 @@ class Quality:
             values = np.asarray(raw, dtype=np.float64).ravel()
             if np.isnan(values).any() or (values < 0).any():
                 self._refuse(values[np.isnan(values) | (values < 0)][0])
-            return np.minimum(values, self.cap) if self.capped else values
+            return np.minimum(values, self.cap) if self.cuts else values
         value = float(self.loss(exact, approx))
         if math.isnan(value) or value < 0:
             self._refuse(value)
-        return min(value, self.cap) if self.capped else value
+        return min(value, self.cap) if self.cuts else value
+
+    @property
+    def cuts(self) -> bool:
+        """Losses above the cap are cut here: a cap asked for (or set below 1 by hand)."""
+        return self.capped or self.cap < 1.0
 
     def _refuse(self, value: float) -> None:
         """A NaN or negative loss: no bound can be stated about it, whatever the variant did."""
