@@ -48,3 +48,19 @@ def test_a_digits_model_is_certified_on_held_out_samples():
     assert best.certified and best.speedup > 1.2
     assert best.certificate.upper <= 0.05 and best.certificate.unit == "samples"
     assert "held-out samples" in result.summary()
+
+
+def test_noisy_copies_of_an_image_are_one_group_and_certified_over_images():
+    batches = digits.make_inputs(64, copies=4, noise=0.05)
+    groups = digits.make_groups(64, copies=4)
+    assert [len(g) for g in groups] == [len(b) for b in batches]
+    assert groups[0][:5] == [0, 0, 0, 0, 1]  # an image's copies side by side, in one batch
+    assert (batches[0][0] - batches[0][3]).abs().max() < 0.5 < (batches[0][0] - batches[0][4]).abs().max()
+    result = ax.approximate(digits.mlp(), batches, groups=groups, quality="mismatch", bound=0.05,
+                            cost="params", families=["perforate", "substitute"],
+                            budget=ax.Budget(trials=8), progress=False)
+    certificate = result.pareto[0].certificate
+    held = result.settings["sample_groups"]["heldout"]
+    assert certificate.unit == "groups" and certificate.n == held
+    assert 360 <= held < 360 + 16  # whole batches of 16 images until half the 719 are held out
+    assert certificate.method == "betting"  # a group's disagreement is a share, not 0/1

@@ -24,7 +24,7 @@ from .report.export import export_source
 from .report.result import Candidate, Result, load
 from .search import study as studies
 from .search.baseline import Split, baseline, split
-from .search.certify import certify_front, choose, evaluation_order, runoff
+from .search.certify import above_one_notes, certify_front, choose, evaluation_order, runoff
 from .search.effects import measure_effects
 from .search.front import front
 from .search.groups import group_sites
@@ -158,6 +158,7 @@ def approximate(
     isolation: str = "process",
     quantile: float | None = None,
     mean_bound: float | None = None,
+    groups: Sequence[Any] | None = None,
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``, or with
     ``quantile=q`` whose tail is: with confidence ``confidence``, at least a share q of inputs
@@ -197,6 +198,13 @@ def approximate(
     ``isolation="process"`` (the default) runs every call of the user's code in forked children,
     so nothing a variant or the exact program does reaches this process; ``"none"`` runs it
     here (for code that cannot be forked, a CUDA context say).
+
+    The certificate treats held-out inputs as independent draws (for a model: its samples, valid
+    when batches hold a random choice of them). ``groups`` (one hashable label per input; for a
+    model one sequence per batch, a label per sample) names inputs that are not: copies of one
+    image, calls on one user's data. A group then stays on one side of the split (``holdout``
+    counts groups), and the certificate is over held-out groups, each one loss (the mean of its
+    members'), its n their number. Not ``grouping``, which is about sites.
     """
     started = time.perf_counter()
     target = Target(fn, modules=modules, calls=calls, isolation=isolation)
@@ -205,7 +213,7 @@ def approximate(
         select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
         seed=seed, cost=cost, repeats=repeats, timeout=timeout, max_certify=max_certify,
         loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress,
-        quantile=quantile, mean_bound=mean_bound)
+        quantile=quantile, mean_bound=mean_bound, groups=groups)
     parts = split(request, target)
     reference, sites = baseline(target, request, parts)
     fingerprint = target.fingerprint()  # of the code (or weights) measured, taken before tuning
@@ -227,9 +235,10 @@ def approximate(
         points = [exact, *searched.points]
         certified = front(points, request.search_bound, request.max_certify)
         saved = certify_front(certified, checker, asked=request.claims, confidence=request.confidence,
-                              metric=request.metric, bar=bar)
+                              metric=request.metric, bar=bar, groups=request.groups)
         runoff([c for c in certified if c.certified], checker)
     best, notes = choose(certified, exact)
+    notes += above_one_notes(best, request.metric)
     shipped = [c.config for c in [best, *certified]]
     return Result(
         target=target.name, reference=target.reference, settings=settings, exact=exact,
@@ -272,6 +281,8 @@ def _settings(request: Request, target: Target, parts: Split, sites: list[Site],
         # what a study is keyed on besides these: the inputs' content and the target's code or
         # weights, so a rerun on other inputs or another model measures anew
         "inputs_digest": digest(request.items),
+        # groups= (absent without: the studies of calls without it keep their names)
+        **({"sample_groups": request.groups.settings(parts.heldout)} if request.groups else {}),
     }
     if request.quantile is not None:  # a tail: the search sees other losses, so another study
         settings.update(quantile=request.quantile, mean_bound=request.mean_bound)

@@ -95,21 +95,22 @@ def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _inputs(reference: str) -> Any:
-    value = _resolve(reference, what="--inputs")
+def _inputs(reference: str, *, what: str = "--inputs") -> Any:
+    """What ``module:name`` names: a list, or what a function taking no arguments returns."""
+    value = _resolve(reference, what=what)
     if not callable(value):
         return value
     required = [p.name for p in inspect.signature(value).parameters.values()
                 if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if required:
         raise InvalidArgument(
-            f"--inputs {reference} needs arguments ({', '.join(required)}); name a list of inputs "
+            f"{what} {reference} needs arguments ({', '.join(required)}); name a list "
             "or a function that takes none (e.g. one that calls it with the count you want)."
         )
     try:
         return value()
     except Exception as exc:
-        raise CommandFailed(f"--inputs {reference}: calling it raised {_described(exc)}; fix the "
+        raise CommandFailed(f"{what} {reference}: calling it raised {_described(exc)}; fix the "
                             f"function ({DEBUG_HINT}).") from exc
 
 
@@ -161,6 +162,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         holdout=args.holdout, seed=args.seed, modules=args.module, progress=not args.quiet,
         loss_cap=args.loss_cap, strategy=args.strategy, grouping=args.grouping,
         calls=_calls(args.call), quantile=args.quantile, mean_bound=args.mean_bound,
+        groups=_inputs(args.groups, what="--groups") if args.groups else None,
     )
     print(result.summary())
     if out is not None:
@@ -276,6 +278,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--grouping", choices=["flow", "blocks", "none"], default=None,
                    help="flow (programs' default): tune float variables linked by data flow "
                         "together; blocks (models' default): a layer of repeated blocks together")
+    p.add_argument("--groups", default=None,
+                   help="module:name of the inputs' group labels (a list, or a function returning "
+                        "one): dependent inputs, kept on one side of the split, certified per group")
     p.add_argument("--out", default=None, help="write the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     selection(p)

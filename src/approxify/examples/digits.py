@@ -94,16 +94,28 @@ def cnn() -> Any:
 def make_inputs(batch: int = 16, *, copies: int = 1, noise: float = 0.0, seed: int = 0) -> list[Any]:
     """The images the models never trained on, in batches of ``batch`` (8x8 each).
 
-    ``copies`` > 1 repeats them with Gaussian pixel ``noise`` (seeded, clipped to [0, 1]): more
-    samples like these, so small disagreement bounds can be certified.
+    ``copies`` > 1 repeats each image with Gaussian pixel ``noise`` (seeded, clipped to [0, 1]),
+    its copies side by side, so a batch holds all copies of the images in it. The copies of one
+    image are not independent samples: pass ``groups=make_groups(batch, copies=copies)`` to
+    ``approximate``, which then keeps an image's copies on one side of the split and certifies
+    over images (``ax.approximate(model, make_inputs(64, copies=8, noise=0.05), groups=...)``).
     """
     torch = require_torch()
     _, _, images, _ = _data()
     if copies > 1 or noise:
         generator = torch.Generator().manual_seed(seed)
-        images = torch.cat([(images + noise * torch.randn(images.shape, generator=generator)).clamp(0, 1)
-                            for _ in range(copies)])
+        noisy = [(images + noise * torch.randn(images.shape, generator=generator)).clamp(0, 1)
+                 for _ in range(copies)]
+        images = torch.stack(noisy, dim=1).reshape(-1, *images.shape[1:])  # image-major
     return list(images.split(batch))
+
+
+def make_groups(batch: int = 16, *, copies: int = 1) -> list[list[int]]:
+    """The group labels of :func:`make_inputs` (same ``batch`` and ``copies``): per batch, the
+    image each sample is a copy of, for ``approximate(..., groups=)``."""
+    count = len(_data()[2])
+    labels = [image for image in range(count) for _ in range(copies)]
+    return [labels[start:start + batch] for start in range(0, len(labels), batch)]
 
 
 def accuracy(model: Any) -> float:

@@ -23,6 +23,7 @@ class Evaluation:
     timing: Timing | None = None
     config: dict = field(default_factory=dict)
     guards: dict = field(default_factory=dict)  # substituted site -> values seen, fallbacks to exact
+    above_one: int = 0  # losses a metric without loss_cap= gave above 1, counted as 1 in ``losses``
     stopped_after: int | None = None  # measured on the first this many inputs only (dropped)
 
     @property
@@ -64,5 +65,6 @@ class Evaluation:
             "speedup": self.speedup,
             "timing": self.timing.to_dict() if self.timing else None,
             **({"guards": self.guards} if self.guards else {}),
+            **({"above_one": self.above_one} if self.above_one else {}),
             **({"stopped_after": self.stopped_after} if self.stopped_after is not None else {}),
         }

@@ -1,6 +1,9 @@
 """Quality metrics: a per-input loss comparing a variant's output with the exact output.
 
 Built-in losses lie in [0, 1] (0 = identical, capped at 1) so distribution-free bounds apply.
+A function passed as ``quality=`` may return a loss above 1: it is returned as is, and the runner
+counts it as 1 and records that it did (the result then says so), since an error at the first
+such variant would end the tuning; a NaN or negative loss is a broken metric: an error.
 Whether an output *fails* (exception, NaN/Inf where the exact output is finite, wrong shape) is
 decided by the runner before a metric is called; metrics only see comparable outputs.
 """
@@ -10,11 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidArgument, InvalidArgumentType
+from ..errors import InvalidArgument, InvalidArgumentType, QualityError
 
 
 class OutputMismatch(Exception):
@@ -27,6 +31,8 @@ class Quality:
 
     ``binary``: the loss only takes the values 0 and 1, so exact binomial bounds apply.
     ``cap``: losses are capped here (and a failure counts as ``cap``); see :func:`with_cap`.
+    ``capped``: the cap was asked for (``loss_cap=``), so losses above it are cut here; without,
+    a loss above 1 comes back as it is, for the runner to count (see the module docstring).
     ``per_sample``: the loss is one value per sample of a batch (a model's output, first axis),
     so the statistical unit is the sample, not the call. ``needs_labels``: the loss compares with
     the true labels too (``accuracy_drop``), which the inputs carry.
@@ -38,18 +44,32 @@ class Quality:
     cap: float = 1.0
     per_sample: bool = False
     needs_labels: bool = False  # loss(exact, approx, labels): the inputs carry each batch's labels
+    capped: bool = False
 
     def __call__(self, exact: Any, approx: Any, labels: Any = None) -> Any:
         if self.per_sample:
             raw = self.loss(exact, approx, labels) if self.needs_labels else self.loss(exact, approx)
             values = np.asarray(raw, dtype=np.float64).ravel()
             if np.isnan(values).any() or (values < 0).any():
-                raise ValueError(f"quality {self.name!r} returned {values!r}; losses must be >= 0")
-            return np.minimum(values, self.cap)
+                self._refuse(values[np.isnan(values) | (values < 0)][0])
+            return np.minimum(values, self.cap) if self.cuts else values
         value = float(self.loss(exact, approx))
         if math.isnan(value) or value < 0:
-            raise ValueError(f"quality {self.name!r} returned {value!r}; losses must be >= 0")
-        return min(value, self.cap)
+            self._refuse(value)
+        return min(value, self.cap) if self.cuts else value
+
+    @property
+    def cuts(self) -> bool:
+        """Losses above the cap are cut here: a cap asked for (or set below 1 by hand)."""
+        return self.capped or self.cap < 1.0
+
+    def _refuse(self, value: float) -> None:
+        """A NaN or negative loss: no bound can be stated about it, whatever the variant did."""
+        raise QualityError(
+            f"quality {self.name!r} returned {value!r}; a loss must be a number >= 0 (0 for "
+            "identical outputs, at most 1 for the bounds to apply). Fix the metric so it returns "
+            "a value in [0, 1], e.g. min(error / scale, 1.0)."
+        )
 
 
 def with_cap(quality: Quality, cap: Any, *, bound: float) -> Quality:
@@ -68,7 +88,7 @@ def with_cap(quality: Quality, cap: Any, *, bound: float) -> Quality:
         )
     if quality.binary:
         raise InvalidArgument(f"loss_cap= does not apply to the 0/1 metric {quality.name!r}.")
-    return Quality(quality.name, quality.loss, quality.binary, float(cap), quality.per_sample)
+    return replace(quality, cap=float(cap), capped=True)
 
 
 def as_array(output: Any) -> np.ndarray:

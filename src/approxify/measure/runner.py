@@ -138,6 +138,8 @@ class Reference:
         losses it gives is the input's loss units."""
         try:
             value = self.quality(output, output, self._labels(index))
+        except QualityError:  # the metric's own verdict on what it returned: as it is
+            raise
         except Exception as exc:
             raise QualityError(
                 f"quality {self.quality.name!r} raised {sandbox.describe(exc)} when comparing "
@@ -173,13 +175,14 @@ class Reference:
         for position, index in enumerate(indices):
             extra = COMPILE_ALLOWANCE if first_call_compiles and position == 0 else 0.0
             results[index] = self.one(variant, index, extra)
-        return self.assemble(indices, results)
+        return self.assemble(indices, results)[:2]
 
     def assemble(self, indices: Sequence[int], results: dict[int, tuple[Any, Any]],
-                 lost: tuple[str, str] | None = None) -> tuple[np.ndarray, list[Failure]]:
+                 lost: tuple[str, str] | None = None) -> tuple[np.ndarray, list[Failure], int]:
         """Losses and failures in the order of ``indices`` from ``results`` (index -> (loss,
         failure)); an input with no result lost it to ``lost`` (kind, message): its process was
-        killed or crashed. A failure is the worst loss, for every loss the input gives."""
+        killed or crashed. A failure is the worst loss, for every loss the input gives. Third:
+        how many losses a metric without ``loss_cap=`` gave above 1, counted as 1 here."""
         self.prepare(indices)
         parts, failures = [], []
         for index in indices:
@@ -189,7 +192,9 @@ class Reference:
                 failures.append(Failure(index, *failure, units=units))
                 loss = np.full(units, self.quality.cap)
             parts.append(np.atleast_1d(np.asarray(loss, dtype=np.float64)))
-        return (np.concatenate(parts) if parts else np.empty(0)), failures
+        losses = np.concatenate(parts) if parts else np.empty(0)
+        above = int(np.count_nonzero(losses > self.quality.cap))
+        return np.minimum(losses, self.quality.cap), failures, above
 
     def one(self, variant: Callable[..., Any], index: int,
             extra: float = 0.0) -> tuple[Any, tuple[str, str] | None]:
@@ -215,6 +220,8 @@ class Reference:
                 return self.quality(exact, output, self._labels(index)), None
         except OutputMismatch as exc:
             return worst, ("mismatch", sandbox.describe(exc).removeprefix("OutputMismatch: "))
+        except QualityError:  # a NaN or negative loss is the metric's fault, not the variant's
+            raise
         except Exception as exc:  # noqa: BLE001 - an output the metric cannot read is a failure
             return worst, ("mismatch", f"comparing its output raised {sandbox.describe(exc)}")
 

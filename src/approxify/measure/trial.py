@@ -54,12 +54,12 @@ def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
     lost = (outcome.lost.kind, outcome.lost.message) if outcome.lost else None
     if outcome.finished and outcome.value[0] == "stopped":
         measured = list(plan.indices[:outcome.value[1]])
-        losses, failures = reference.assemble(measured, results)
-        return Evaluation(losses, tuple(failures), None, None, dict(config or {}),
+        losses, failures, above_one = reference.assemble(measured, results)
+        return Evaluation(losses, tuple(failures), None, None, dict(config or {}), above_one=above_one,
                           stopped_after=len(measured))
-    losses, failures = reference.assemble(plan.indices, results, lost)
+    losses, failures, above_one = reference.assemble(plan.indices, results, lost)
     guards, speedup, timing = outcome.value[1:] if outcome.finished else ({}, 0.0, None)
-    return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards)
+    return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards, above_one)
 
 
 def check_proxy(reference: Reference, cost: CostFunction, indices: Sequence[int]) -> None:

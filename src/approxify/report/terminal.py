@@ -66,7 +66,10 @@ def summary_text(result: Any) -> str:
         + (f"  mean_bound={s['mean_bound']}" if s.get("mean_bound") else "")
         + f"  confidence={s['confidence']:.0%}"
         + (f"  strategy={s['strategy']}" if s.get("strategy", "tpe") != "tpe" else ""),
-        f"inputs: {s['tuning']} tuning, {s['heldout']} held-out; {result.stats['trials']} search "
+        f"inputs: {s['tuning']} tuning, {s['heldout']} held-out"
+        + (f" ({s['sample_groups']['heldout']} of {s['sample_groups']['groups']} groups)"
+           if s.get("sample_groups") else "")
+        + f"; {result.stats['trials']} search "
         f"trials, {result.stats['evaluations']} evaluations, {result.stats['wall_seconds']:.1f} s",
         "",
     ]

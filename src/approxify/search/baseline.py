@@ -1,6 +1,7 @@
 """The first steps of ``approximate``: split the inputs, then run the exact program.
 
-1. Split (seeded) into tuning and held-out inputs; the search never sees a held-out one.
+1. Split (seeded) into tuning and held-out inputs; the search never sees a held-out one. With
+   ``groups=`` a group's inputs stay on one side (:mod:`.sample_groups`).
 2. Baseline: the exact program's outputs (and its own failures) on every input, computed once;
    the families that find sites by running the program (float data, traced calls) profile the
    first tuning inputs; the sites to tune are selected.
@@ -37,7 +38,10 @@ def split_indices(count: int, heldout: int, seed: int) -> tuple[list[int], list[
 
 def split(request: Request, target: Target) -> Split:
     """The seeded split; refused when the held-out side could never certify the bound."""
-    tuning, heldout = split_indices(len(request.items), request.n_heldout, request.seed)
+    if request.groups is None:
+        tuning, heldout = split_indices(len(request.items), request.n_heldout, request.seed)
+    else:
+        tuning, heldout = request.groups.split(request.n_heldout, request.seed)
     check_enough_heldout(request, heldout, per_sample=target.per_sample)
     return Split(tuning, heldout)
 
@@ -60,6 +64,9 @@ def baseline(target: Target, request: Request, parts: Split) -> tuple[Reference,
             + "; ax.sites(fn) lists what approxify finds (perforation needs a for loop)."
         )
     reference.prepare(parts.tuning + parts.heldout)  # exact failures and metric errors surface now
+    if request.groups is not None:
+        request.groups.check_units([reference.units([i]) for i in range(len(items))],
+                                   metric=request.metric.name)
     if callable(request.cost):
         check_proxy(reference, request.cost, parts.tuning[:PROFILE_INPUTS])
     if request.repair:

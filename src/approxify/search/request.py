@@ -23,6 +23,7 @@ from ..measure.inputs import read_inputs, units_of
 from ..measure.quality import Quality, get_quality, with_cap
 from ..stats import Claims, certificate_method, claims, min_samples, tail_min_samples
 from .groups import check_grouping
+from .sample_groups import SampleGroups, read_groups
 from .strategies import STRATEGIES
 
 
@@ -52,6 +53,7 @@ class Request:
     strategy: str
     grouping: str
     progress: bool
+    groups: SampleGroups | None = None  # ``groups=``: dependent inputs (see .sample_groups)
     quantile: float | None = None  # a tail asked: bound is then the tail's loss bound
     mean_bound: float | None = None  # with a tail, a mean bound asked as well
 
@@ -82,7 +84,8 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
                   confidence: Any, families: Iterable[str] | None, select: Any, budget: Any,
                   storage: Any, study_name: Any, holdout: Any, seed: Any, cost: Any, repeats: Any,
                   timeout: Any, max_certify: Any, loss_cap: Any, repair: Any, strategy: Any,
-                  grouping: Any, progress: Any, quantile: Any = None, mean_bound: Any = None) -> Request:
+                  grouping: Any, progress: Any, quantile: Any = None, mean_bound: Any = None,
+                  groups: Any = None) -> Request:
     bound = check_probability("bound", bound, example="0.05")
     quantile = None if quantile is None else check_probability("quantile", quantile, example="0.95")
     if mean_bound is not None:
@@ -105,7 +108,9 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         )
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidArgumentType(f"seed= expects an int, got {seed!r}.")
-    n_heldout = holdout_count(holdout, len(items))
+    samples = read_groups(groups, items, per_sample=target.per_sample)
+    n_heldout = (holdout_count(holdout, len(items)) if samples is None
+                 else holdout_count(holdout, samples.count, unit="groups"))
     return Request(
         items=tuple(items), metric=metric, bound=bound, confidence=confidence,
         families=tuple(target.families_or_default(families)), explicit_families=families is not None,
@@ -116,7 +121,7 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         timeout=check_timeout(timeout), max_certify=check_count("max_certify", max_certify, example="8"),
         loss_cap=loss_cap, repair=check_repair(repair, target), strategy=strategy,
         grouping=check_grouping(grouping, model=target.per_sample), progress=bool(progress),
-        quantile=quantile, mean_bound=mean_bound,
+        quantile=quantile, mean_bound=mean_bound, groups=samples,
     )
 
 
@@ -180,11 +185,11 @@ def check_repair(repair: Any, target: Target) -> int:
     return repair
 
 
-def holdout_count(holdout: Any, n_inputs: int) -> int:
-    """How many of ``n_inputs`` are held out: a fraction in (0, 1) or a count."""
+def holdout_count(holdout: Any, n_inputs: int, *, unit: str = "inputs") -> int:
+    """How many of ``n_inputs`` (or groups, ``unit``) are held out: a fraction in (0, 1) or a count."""
     if isinstance(holdout, bool) or not isinstance(holdout, (int, float)):
         raise InvalidArgumentType(
-            f"holdout= expects a fraction in (0, 1) or a number of inputs, got {holdout!r}."
+            f"holdout= expects a fraction in (0, 1) or a number of {unit}, got {holdout!r}."
         )
     if isinstance(holdout, float) and 0 < holdout < 1:
         count = round(n_inputs * holdout)
@@ -192,41 +197,46 @@ def holdout_count(holdout: Any, n_inputs: int) -> int:
         count = holdout
     else:
         raise InvalidArgument(
-            f"holdout= expects a fraction in (0, 1) or a positive number of inputs, got {holdout!r}."
+            f"holdout= expects a fraction in (0, 1) or a positive number of {unit}, got {holdout!r}."
         )
     if not 1 <= count <= n_inputs - 1:
         raise NotEnoughInputs(
-            f"holdout={holdout!r} leaves {count} of {n_inputs} inputs held out; both the tuning "
-            "and the held-out set need at least one input. Pass more inputs."
+            f"holdout={holdout!r} leaves {count} of {n_inputs} {unit} held out; both the tuning "
+            f"and the held-out set need at least one of them. Pass more {unit}."
         )
     return count
 
 
 def check_enough_heldout(request: Request, heldout: Sequence[int], *, per_sample: bool) -> None:
     """Refuse a request that cannot succeed: too few held-out inputs (or samples, for a model,
-    whose unit of loss is the sample) for any certificate."""
-    units = [units_of(item, per_sample=per_sample) for item in request.items]
-    n_heldout, n_inputs = sum(units[i] for i in heldout), sum(units)
+    whose unit of loss is the sample; or groups, with ``groups=``) for any certificate."""
     metric, bound, confidence = request.metric, request.bound, request.confidence
+    binary = metric.binary
+    if request.groups is not None:  # a group's loss is a mean: 0/1 only for one-loss groups
+        n_heldout, n_inputs, unit = request.groups.within(heldout), request.groups.count, "groups"
+        binary = binary and request.groups.singletons
+    else:
+        units = [units_of(item, per_sample=per_sample) for item in request.items]
+        n_heldout, n_inputs = sum(units[i] for i in heldout), sum(units)
+        unit = "samples" if per_sample else "inputs"
     if request.quantile is not None:  # a tail: Clopper-Pearson on the exceedances
         needed = tail_min_samples(request.quantile, confidence=confidence)
         if request.mean_bound is not None:
             bound = request.mean_bound
-            needed = max(needed, min_samples(bound, confidence=confidence, binary=metric.binary,
-                                             method=certificate_method(metric.binary), cap=metric.cap))
+            needed = max(needed, min_samples(bound, confidence=confidence, binary=binary,
+                                             method=certificate_method(binary), cap=metric.cap))
         if n_heldout < needed:
             raise NotEnoughInputs(
-                f"{n_heldout} held-out {'samples' if per_sample else 'inputs'} can never certify "
-                f"that {request.quantile:.0%} of inputs have loss <= {request.bound}"
+                f"{n_heldout} held-out {unit} can never certify that {request.quantile:.0%} of "
+                f"{unit} have loss <= {request.bound}"
                 f"{f' and a mean loss <= {bound}' if request.mean_bound is not None else ''} with "
                 f"confidence {confidence:.0%}: even with no loss above it, at least {needed} are "
                 f"needed. Pass more inputs (holdout={request.holdout!r}), or lower quantile= or confidence=.")
         return
-    needed = min_samples(bound, confidence=confidence, method=certificate_method(metric.binary),
-                         binary=metric.binary, cap=metric.cap)
+    needed = min_samples(bound, confidence=confidence, method=certificate_method(binary),
+                         binary=binary, cap=metric.cap)
     if n_heldout >= needed:
         return
-    unit = "samples" if per_sample else "inputs"
     share = n_heldout / n_inputs
     holdout = request.holdout
     total = math.ceil(needed / share) if isinstance(holdout, float) else n_inputs - n_heldout + needed

@@ -47,7 +47,7 @@ def study_name(target_name: str, source: str, settings: dict[str, Any]) -> str:
     return f"approxify-{target_name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
-IDENTITY = ("inputs_digest", "inputs", "tuning", "heldout", "seed")  # what a study was measured on
+IDENTITY = ("inputs_digest", "inputs", "tuning", "heldout", "seed", "sample_groups")  # what a study was measured on
 
 
 def open_study(storage: str | None, name: str, *, sampler: Any, identity: dict[str, Any]):
@@ -62,6 +62,8 @@ def open_study(storage: str | None, name: str, *, sampler: Any, identity: dict[s
     )
     wanted = {key: identity.get(key) for key in IDENTITY}
     recorded = study.user_attrs.get("identity")
+    if recorded is not None:  # studies recorded before groups= had none
+        recorded = {"sample_groups": None, **recorded}
     if recorded is None:
         study.set_user_attr("identity", wanted)
     elif recorded != wanted:
