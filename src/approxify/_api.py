@@ -17,6 +17,7 @@ from .config import Budget, Setting
 from .measure.cost import check_cost
 from .measure.evaluation import Evaluation
 from .measure.inputs import digest, read_inputs
+from .measure.median_interval import repeats_for
 from .measure.quality import get_quality
 from .measure.trial import Plan, run_trial
 from .report.environment import environment
@@ -24,9 +25,10 @@ from .report.export import export_source
 from .report.result import Candidate, Result, load
 from .search import study as studies
 from .search.baseline import Split, baseline, split
-from .search.certify import certify_front, choose, runoff
+from .search.certify import certify_front
+from .search.choice import choose, runoff
 from .search.effects import measure_effects
-from .search.front import front
+from .search.front import settled_front
 from .search.groups import group_sites
 from .search.measurer import Measurer, timing_indices
 from .search.progress import Progress
@@ -156,6 +158,7 @@ def approximate(
     grouping: str | None = None,
     progress: bool = True,
     isolation: str = "process",
+    min_gain: float = 0.05,
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``.
 
@@ -170,8 +173,16 @@ def approximate(
        the baseline a strategy should beat) or ``"exhaustive"`` (every combination once, as far
        as the trials go). The study lives in ``storage``, so an interrupted run resumes.
     3. The Pareto front within the bound, in order of tuning loss, is measured on the held-out
-       inputs and certified by fixed-sequence testing; ``best`` is the fastest certified config
-       (near-equal ones timed again first), or the exact program when none is.
+       inputs and certified by fixed-sequence testing; ``best`` is the certified config whose
+       speed is certified above the alternatives' by ``min_gain`` (below), or the exact program.
+
+    Every speedup is the median of paired ratios with a 90% interval (each limit a 95% bound;
+    held-out timing uses at least 5 repetitions, the fewest that give one). A config is
+    preferred to the exact program only when its held-out lower limit is at least
+    ``1 + min_gain``, and to a slower certified config only when its lower limit beats that
+    one's speedup by ``min_gain`` (default 5%): a noise-level change is never shipped. Configs
+    entering the front and the contenders for best are timed again first, so one lucky timing
+    cannot decide (``search.front``, ``search.choice``).
 
     ``families`` defaults to those a run tunes by default (perforation and precision);
     substitution is asked for by name, as fitting surrogates costs seconds each; ``calls`` names
@@ -192,7 +203,8 @@ def approximate(
         target, inputs, quality=quality, bound=bound, confidence=confidence, families=families,
         select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
         seed=seed, cost=cost, repeats=repeats, timeout=timeout, max_certify=max_certify,
-        loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress)
+        loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress,
+        min_gain=min_gain)
     parts = split(request, target)
     reference, sites = baseline(target, request, parts)
     fingerprint = target.fingerprint()  # of the code (or weights) measured, taken before tuning
@@ -200,7 +212,8 @@ def approximate(
     tuned_sites, groups = group_sites(sites, request.grouping)
     tuner = Measurer(target, reference, parts.tuning, repeats=SEARCH_REPEATS, cost=request.cost,
                      timing_indices=timing_indices(target, reference, parts.tuning), groups=groups)
-    checker = Measurer(target, reference, parts.heldout, repeats=request.repeats, cost=request.cost,
+    checker = Measurer(target, reference, parts.heldout, repeats=max(request.repeats, repeats_for()),
+                       cost=request.cost,
                        timing_indices=timing_indices(target, reference, parts.heldout))
     strategy_ = STRATEGIES[request.strategy]()
     with studies.quiet_optuna(), Progress(enabled=request.progress) as bar:
@@ -210,11 +223,11 @@ def approximate(
                                            refined=groups if request.grouping == "blocks" else {}))
         exact = Candidate({}, "exact", tuner.figures({}))
         points = [exact, *searched.points]
-        certified = front(points, request.bound, request.max_certify)
+        certified = settled_front(points, request.bound, request.max_certify, tuner)
         certify_front(certified, checker, bound=request.bound, confidence=request.confidence,
                       metric=request.metric, bar=bar)
-        runoff([c for c in certified if c.certified], checker)
-    best, notes = choose(certified, exact)
+        runoff([c for c in certified if c.certified], checker, min_gain=request.min_gain)
+    best, notes = choose(certified, exact, min_gain=request.min_gain)
     shipped = [c.config for c in [best, *certified]]
     return Result(
         target=target.name, reference=target.reference, settings=settings, exact=exact,
@@ -256,4 +269,5 @@ def _settings(request: Request, target: Target, parts: Split, sites: list[Site],
     }
     settings["study_name"] = request.study_name or studies.study_name(
         target.name, json.dumps(fingerprint, sort_keys=True), settings)
+    settings["min_gain"] = request.min_gain  # after the name: it changes the choice, not what is measured
     return settings

@@ -2,7 +2,17 @@
 
 Speedup = cost(exact) / cost(variant). Time is measured side by side in one run: each repetition
 times the exact program and the variant over the same inputs back to back, alternating which goes
-first, and the speedup is the median of the per-repetition ratios.
+first, and the speedup is the median of the per-repetition ratios, with an order-statistic
+interval for that median (:mod:`.median_interval`: distribution-free, assuming the repetitions'
+ratios are independent draws from one distribution).
+
+Within a repetition each side is timed in up to :data:`MAX_BATCHES` short batches, interleaved,
+and its fastest batch counts. On a loaded machine a batch that is preempted, or interrupted,
+only ever takes longer, so the fastest of a few estimates the undisturbed time: without this, a
+2-core machine shared with other work gave exact-vs-exact ratios from 0.4 to 3.0 (median 1.8
+over 15 repetitions of 5 ms batches), and with it 0.9 to 1.1. Batches are short (about
+:data:`MIN_BATCH_SECONDS`), so fewer are preempted; a side costs at most about
+:data:`SIDE_SECONDS` per repetition, or one pass where a pass takes longer.
 """
 
 from __future__ import annotations
@@ -20,9 +30,12 @@ import numpy as np
 from ..errors import InvalidArgument, InvalidArgumentType
 from .deadline import Timeout, deadline
 from .inputs import InputSet
+from .median_interval import median_interval
 from .model_cost import MODEL_COSTS
 
-MIN_BATCH_SECONDS = 0.005  # shorter batches are repeated in a loop: timer noise dominates below
+MIN_BATCH_SECONDS = 0.002  # shorter batches are repeated in a loop: timer noise dominates below
+MAX_BATCHES = 3  # batches per side and repetition, the fastest of which counts
+SIDE_SECONDS = 0.008  # a side's time per repetition that sets how many batches (1 for long passes)
 
 
 @dataclass(frozen=True)
@@ -33,15 +46,24 @@ class Timing:
     variant_seconds: float
     repeats: int
     loops: int  # passes per timed batch
+    batches: int  # batches per side and repetition (the fastest counts)
+    # the median ratio's interval (see median_interval: 90%, each limit a 95% one-sided bound)
+    speedup_low: float
+    speedup_high: float
+    coverage: float  # its actual coverage: below 90% when too few repeats gave ratios
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "speedup": self.speedup,
+            "speedup_low": self.speedup_low,
+            "speedup_high": self.speedup_high,
+            "coverage": self.coverage,
             "ratios": list(self.ratios),
             "exact_seconds": self.exact_seconds,
             "variant_seconds": self.variant_seconds,
             "repeats": self.repeats,
             "loops": self.loops,
+            "batches": self.batches,
         }
 
 
@@ -105,15 +127,20 @@ def time_pair(
     """Time ``exact`` and ``variant`` side by side on ``inputs[indices]``; see the module docstring."""
     first = _timed_pass(exact, inputs, indices, loops=1, timeout=None)
     loops = max(1, math.ceil(MIN_BATCH_SECONDS / max(first, 1e-9)))
+    batches = max(1, min(MAX_BATCHES, math.floor(SIDE_SECONDS / max(loops * first, 1e-9))))
     exact_times, variant_times, ratios = [], [], []
     for rep in range(repeats):
-        order = ((True, exact), (False, variant)) if rep % 2 == 0 else ((False, variant), (True, exact))
-        measured = {}
-        for is_exact, fn in order:  # keyed by role, not identity: a function may be timed against itself
-            measured[is_exact] = _timed_pass(fn, inputs, indices, loops=loops, timeout=timeout) / loops
-        exact_times.append(measured[True])
-        variant_times.append(measured[False])
-        ratios.append(measured[True] / measured[False] if measured[False] > 0 else math.inf)
+        measured: dict[bool, list[float]] = {True: [], False: []}
+        for batch in range(batches):
+            pair = ((True, exact), (False, variant))
+            # keyed by role, not identity: a function may be timed against itself
+            for is_exact, fn in pair if (rep + batch) % 2 == 0 else pair[::-1]:
+                measured[is_exact].append(_timed_pass(fn, inputs, indices, loops=loops, timeout=timeout) / loops)
+        exact_time, variant_time = min(measured[True]), min(measured[False])
+        exact_times.append(exact_time)
+        variant_times.append(variant_time)
+        ratios.append(exact_time / variant_time if variant_time > 0 else math.inf)
+    interval = median_interval(ratios)
     return Timing(
         speedup=float(statistics.median(ratios)),
         ratios=tuple(ratios),
@@ -121,6 +148,10 @@ def time_pair(
         variant_seconds=float(statistics.median(variant_times)),
         repeats=repeats,
         loops=loops,
+        batches=batches,
+        speedup_low=interval.low,
+        speedup_high=interval.high,
+        coverage=interval.coverage,
     )
 
 

@@ -12,6 +12,15 @@ def _fmt(value: Any, spec: str) -> str:
         return str(value)
 
 
+def speedup_text(speedup: Any, low: Any = None, high: Any = None) -> str:
+    """``1.42x [1.35, 1.49]``: a speedup with its interval (the speedup alone when a result saved
+    before intervals has none)."""
+    text = _fmt(speedup, ".2f") + "x"
+    if low is None or high is None:
+        return text
+    return f"{text} [{_fmt(low, '.2f')}, {_fmt(high, '.2f')}]"
+
+
 def frontier_rows(result: Any) -> list[list[str]]:
     """One row per Pareto config: tuning and held-out figures, certificate verdict."""
     rows = []
@@ -23,7 +32,8 @@ def frontier_rows(result: Any) -> list[list[str]]:
             candidate.describe(),
             _fmt(candidate.tuning["speedup"], ".2f") + "x",
             _fmt(candidate.tuning["mean_loss"], ".4f"),
-            _fmt(held.get("speedup"), ".2f") + "x" if held else "-",
+            speedup_text(held.get("speedup"), held.get("speedup_low"), held.get("speedup_high"))
+            if held else "-",
             _fmt(held.get("mean_loss"), ".4f") if held else "-",
             _fmt(cert.upper, ".4f") if cert else "-",
             verdict,
@@ -62,8 +72,11 @@ def summary_text(result: Any) -> str:
     else:
         lines.append(f"best: {best.describe()}")
         timing = (best.heldout or {}).get("timing") or {}
-        paired = f" (median of {timing['repeats']} paired runs)" if timing.get("repeats") else ""
-        lines.append(f"  speedup {best.speedup:.2f}x on held-out inputs{paired}")
+        covered = timing.get("coverage") is not None and best.speedup_low is not None
+        interval = f", {_fmt(timing['coverage'], '.0%')} interval" if covered else ""
+        paired = f" (median of {timing['repeats']} paired runs{interval})" if timing.get("repeats") else ""
+        shown = speedup_text(best.speedup, best.speedup_low, best.speedup_high)
+        lines.append(f"  speedup {shown} on held-out inputs{paired}")
     if best.certificate is not None:
         lines.append("  " + best.certificate.statement())
     lines += effect_lines(result.effects)
