@@ -199,6 +199,20 @@ def test_a_lucky_config_entering_the_front_is_timed_again_and_the_real_one_comes
     assert timed == []  # a proxy cost gives the same figure every time
 
 
+def test_out_of_rounds_the_front_holds_only_configs_timed_twice(monkeypatch):
+    from approxify.search import front as fronts
+
+    monkeypatch.setattr(fronts, "MAX_ROUNDS", 1)
+    nothing = Candidate({"nothing": ax.Perforate(0.5)}, "search", {"speedup": 1.51, "mean_loss": 0.0, "failures": 0})
+    real = Candidate({"real": ax.Perforate(0.5)}, "search", {"speedup": 1.14, "mean_loss": 0.01, "failures": 0})
+    timing = SimpleNamespace(speedup_low=0.98, speedup_high=1.02, to_dict=lambda: {"repeats": 9})
+    tuner = SimpleNamespace(cost="time", repeats=3, retime=lambda config, *, repeats: (1.0, timing),
+                            remember=lambda config, figures: None)
+    front = settled_front([EXACT, nothing, real], 0.05, 8, tuner)
+    assert real not in front  # back on the front by its first figure only: not timed twice
+    assert all("first_speedup" in c.tuning for c in front)
+
+
 # -- the argument --------------------------------------------------------------------------
 
 
@@ -269,3 +283,41 @@ def test_a_result_saved_before_intervals_still_loads_and_shows_the_speedup_alone
     assert "[" not in old.summary().split("best:")[1].splitlines()[1]
     assert old.report_data()["best"]["speedup_low"] is None
     assert f"<b>Speedup</b> {old.best.speedup:.2f}x on held-out inputs, mean loss" in render(old.report_data())
+
+
+def test_the_command_line_passes_min_gain_and_refuses_a_bad_one(monkeypatch, capsys):
+    from approxify import cli
+
+    given = {}
+
+    def approximate(fn, inputs, **options):
+        given.update(options)
+        raise ax.InvalidArgument("stop here")  # the call is what this test is about
+
+    monkeypatch.setattr(cli, "approximate", approximate)
+    argv = ["tune", "tuning_kernels:smooth_mean", "--inputs", "tuning_kernels:make_inputs", "--quiet"]
+    assert cli.main([*argv, "--min-gain", "0.1"]) == 2 and given["min_gain"] == 0.1
+    assert cli.main(argv) == 2 and given["min_gain"] == 0.05
+    monkeypatch.undo()
+    assert cli.main([*argv, "--min-gain", "5"]) == 2
+    assert "approxify: error: min_gain= expects a fraction in [0, 1)" in capsys.readouterr().err
+
+
+def test_a_call_that_is_preempted_now_and_then_does_not_decide_the_speedup():
+    import time
+
+    def work(n):
+        return sum(range(n))
+
+    calls = [0]
+
+    def interrupted(n):  # the same work, every 7th call held up 5 ms (as a preempted call is)
+        calls[0] += 1
+        if calls[0] % 7 == 0:
+            time.sleep(0.005)
+        return sum(range(n))
+
+    timing = time_pair(work, interrupted, InputSet([30000] * 16), list(range(16)), repeats=5)
+    assert timing.loops == 1 and timing.batches >= 2  # calls timed one by one, batches interleaved
+    # no input is held up in every batch, and its fastest call counts: the speedup is 1, not 0.4
+    assert 0.8 < timing.speedup < 1.25

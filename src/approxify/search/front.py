@@ -9,7 +9,8 @@ one lucky tuning figure.
 
 :func:`settled_front` guards the front against lucky figures themselves: each config about to
 enter it is timed again (:data:`RETIME_REPEATS` times the search's repetitions) and the front is
-drawn again from the new figures, until every config on it has been timed twice. The front
+drawn again from the new figures, until every config on it has been timed twice (after
+:data:`MAX_ROUNDS` redraws, from the configs timed twice alone). The front
 ranks by the fresh figure (the median of the new ratios), not by a lower limit: a fresh
 measurement is independent of the lucky one that made the config look fast, so its median is
 unbiased, while a lower limit would rank configs by their noise as much as by their speed.
@@ -44,12 +45,13 @@ def settled_front(points: list[Candidate], bound: float, limit: int, tuner: Meas
     for _ in range(MAX_ROUNDS):
         fresh = [c for c in chosen if id(c) not in retimed]
         if not fresh:
-            break
+            return chosen
         for candidate in fresh:
             _retime(candidate, tuner)
             retimed.add(id(candidate))
         chosen = front(points, bound, limit)
-    return chosen
+    # out of rounds: only configs timed twice may stand on the front, none on a first figure
+    return front([p for p in points if id(p) in retimed], bound, limit)
 
 
 def _retime(candidate: Candidate, tuner: Measurer) -> None:
