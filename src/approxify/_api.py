@@ -17,6 +17,7 @@ from .config import Budget, Setting
 from .measure.cost import check_cost
 from .measure.evaluation import Evaluation
 from .measure.inputs import digest, read_inputs
+from .measure.median_interval import repeats_for
 from .measure.quality import get_quality
 from .measure.trial import Plan, run_trial
 from .report.environment import environment
@@ -24,9 +25,10 @@ from .report.export import export_source
 from .report.result import Candidate, Result, load
 from .search import study as studies
 from .search.baseline import Split, baseline, split
-from .search.certify import above_one_notes, certify_front, choose, evaluation_order, runoff
+from .search.certify import above_one_notes, certify_front, evaluation_order
+from .search.choice import choose, runoff
 from .search.effects import measure_effects
-from .search.front import front
+from .search.front import settled_front
 from .search.groups import group_sites
 from .search.measurer import Measurer, timing_indices
 from .search.progress import Progress
@@ -159,6 +161,7 @@ def approximate(
     quantile: float | None = None,
     mean_bound: float | None = None,
     groups: Sequence[Any] | None = None,
+    min_gain: float = 0.05,
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``, or with
     ``quantile=q`` whose tail is: with confidence ``confidence``, at least a share q of inputs
@@ -177,14 +180,22 @@ def approximate(
     3. The Pareto front within the bound, in order of tuning loss, is measured on the held-out
        inputs (in a seeded random order) and certified by fixed-sequence testing: a config is
        dropped as soon as its anytime confidence sequence shows it cannot hold, and none after
-       the first that does not hold is measured; ``best`` is the fastest certified config
-       (near-equal ones timed again first), or the exact program when none is. The figures a
-       certificate prints are corrected for every config of the front (Bonferroni), so they
-       stay true for the one chosen.
+       the first that does not hold is measured. The figures a certificate prints are corrected
+       for every config of the front (Bonferroni), so they stay true for the one chosen.
+       ``best`` is the certified config whose speed is certified above the alternatives' by
+       ``min_gain`` (below), or the exact program.
 
     With a tail asked, the search holds each config to at most a share 1 - q of tuning inputs
     above ``bound`` (and no failure); a mean bound asked beside it is checked on the held-out
     inputs only.
+
+    Every speedup is the median of paired ratios with a 90% interval (each limit a 95% bound;
+    held-out timing uses at least 5 repetitions, the fewest that give one). A config is
+    preferred to the exact program only when its held-out lower limit is at least
+    ``1 + min_gain``, and to a slower certified config only when its lower limit beats that
+    one's speedup by ``min_gain`` (default 5%): a noise-level change is never shipped. Configs
+    entering the front and the contenders for best are timed again first, so one lucky timing
+    cannot decide (``search.front``, ``search.choice``).
 
     ``families`` defaults to those a run tunes by default (perforation and precision);
     substitution is asked for by name, as fitting surrogates costs seconds each; ``calls`` names
@@ -213,7 +224,7 @@ def approximate(
         select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
         seed=seed, cost=cost, repeats=repeats, timeout=timeout, max_certify=max_certify,
         loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress,
-        quantile=quantile, mean_bound=mean_bound, groups=groups)
+        quantile=quantile, mean_bound=mean_bound, groups=groups, min_gain=min_gain)
     parts = split(request, target)
     reference, sites = baseline(target, request, parts)
     fingerprint = target.fingerprint()  # of the code (or weights) measured, taken before tuning
@@ -223,8 +234,8 @@ def approximate(
                      timing_indices=timing_indices(target, reference, parts.tuning), groups=groups,
                      view=request.search_view())
     heldout = evaluation_order(parts.heldout, request.seed)
-    checker = Measurer(target, reference, heldout, repeats=request.repeats, cost=request.cost,
-                       timing_indices=timing_indices(target, reference, heldout))
+    checker = Measurer(target, reference, heldout, repeats=max(request.repeats, repeats_for()),
+                       cost=request.cost, timing_indices=timing_indices(target, reference, heldout))
     strategy_ = STRATEGIES[request.strategy]()
     with studies.quiet_optuna(), Progress(enabled=request.progress) as bar:
         study = studies.open_study(request.storage, settings["study_name"],
@@ -233,11 +244,11 @@ def approximate(
                                            bar, refined=groups if request.grouping == "blocks" else {}))
         exact = Candidate({}, "exact", tuner.figures({}))
         points = [exact, *searched.points]
-        certified = front(points, request.search_bound, request.max_certify)
+        certified = settled_front(points, request.search_bound, request.max_certify, tuner)
         saved = certify_front(certified, checker, asked=request.claims, confidence=request.confidence,
                               metric=request.metric, bar=bar, groups=request.groups)
-        runoff([c for c in certified if c.certified], checker)
-    best, notes = choose(certified, exact)
+        runoff([c for c in certified if c.certified], checker, min_gain=request.min_gain)
+    best, notes = choose(certified, exact, min_gain=request.min_gain)
     notes += above_one_notes(best, request.metric)
     shipped = [c.config for c in [best, *certified]]
     return Result(
@@ -288,4 +299,5 @@ def _settings(request: Request, target: Target, parts: Split, sites: list[Site],
         settings.update(quantile=request.quantile, mean_bound=request.mean_bound)
     settings["study_name"] = request.study_name or studies.study_name(
         target.name, json.dumps(fingerprint, sort_keys=True), settings)
+    settings["min_gain"] = request.min_gain  # after the name: it changes the choice, not what is measured
     return settings

@@ -162,7 +162,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         holdout=args.holdout, seed=args.seed, modules=args.module, progress=not args.quiet,
         loss_cap=args.loss_cap, strategy=args.strategy, grouping=args.grouping,
         calls=_calls(args.call), quantile=args.quantile, mean_bound=args.mean_bound,
-        groups=_inputs(args.groups, what="--groups") if args.groups else None,
+        groups=_inputs(args.groups, what="--groups") if args.groups else None, min_gain=args.min_gain,
     )
     print(result.summary())
     if out is not None:
@@ -272,6 +272,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
     p.add_argument("--loss-cap", type=float, default=None,
                    help="cap each input's loss (small bounds certify from fewer inputs)")
+    p.add_argument("--min-gain", type=float, default=0.05,
+                   help="share by which a config must be certified faster than the one it "
+                        "replaces (default 0.05: 5%%)")
     p.add_argument("--strategy", choices=["tpe", "delta", "random", "exhaustive"], default="tpe",
                    help="tpe: Optuna search; delta: delta debugging over sites to lower; "
                         "random: uniform random configs (a baseline); exhaustive: every config")

@@ -62,9 +62,16 @@ class Evaluation:
             "identical": self.identical,
             "failures": self.failure_count,
             "failure_kinds": sorted({f.kind for f in self.failures}),
-            "speedup": self.speedup,
-            "timing": self.timing.to_dict() if self.timing else None,
+            **speed_figures(self.speedup, self.timing),
             **({"guards": self.guards} if self.guards else {}),
             **({"above_one": self.above_one} if self.above_one else {}),
             **({"stopped_after": self.stopped_after} if self.stopped_after is not None else {}),
         }
+
+
+def speed_figures(speedup: float | None, timing: Timing | None) -> dict[str, Any]:
+    """``speedup``, its interval (``speedup_low``, ``speedup_high``) and ``timing``, as a
+    summary holds them; a proxy cost (no timing) is deterministic: both limits are the speedup."""
+    low, high = (timing.speedup_low, timing.speedup_high) if timing else (speedup, speedup)
+    return {"speedup": speedup, "speedup_low": low, "speedup_high": high,
+            "timing": timing.to_dict() if timing else None}

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InvalidConfig
 from . import sandbox
-from .cost import CostFunction, Timing, exact_cost, proxy_speedup, time_pair
+from .cost import MAX_BATCHES, CostFunction, Timing, exact_cost, proxy_speedup, time_pair
 from .evaluation import Evaluation
 from .runner import COMPILE_ALLOWANCE, Failure, Reference
 
@@ -117,10 +117,10 @@ def _speed(reference: Reference, variant: Any, plan: Plan) -> tuple[float, Timin
 
 
 def _timing_limit(reference: Reference, plan: Plan) -> float:
-    """What paired timing may take at most: every pass (the first, then two per repetition)
-    over the timing inputs at their time limits, and some to spare."""
+    """What paired timing may take at most: every pass (the first, then two per batch of each
+    repetition) over the timing inputs at their time limits, and some to spare."""
     per_pass = sum(reference.timeout(i) or 0.0 for i in plan.timing_indices)
-    return (2 * plan.repeats + 1) * per_pass * 2 + 10.0
+    return (2 * plan.repeats * MAX_BATCHES + 1) * per_pass * 2 + 10.0
 
 
 def unbuildable(reference: Reference, indices: Sequence[int], kind: str, message: str,

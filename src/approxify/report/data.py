@@ -34,6 +34,8 @@ def report_data(result: Any) -> dict[str, Any]:
             "exact": best.is_exact,
             "config": best.describe() if not best.is_exact else "the exact program",
             "speedup": best.speedup,
+            "speedup_low": best.speedup_low,  # its interval (None in results saved before intervals)
+            "speedup_high": best.speedup_high,
             "mean_loss": best.mean_loss,
             "certified": best.certified,
             "certificate": best.certificate.to_dict() if best.certificate else None,
@@ -76,6 +78,8 @@ def _point(candidate: Any, *, front: bool, best: bool) -> dict[str, Any]:
         "mean_loss": candidate.tuning.get("mean_loss"),
         "failures": candidate.tuning.get("failures", 0),
         "heldout_speedup": held.get("speedup"),
+        "heldout_speedup_low": held.get("speedup_low"),
+        "heldout_speedup_high": held.get("speedup_high"),
         "heldout_loss": held.get("mean_loss"),
         "upper": _selected_upper(cert),
         "certified": bool(cert and cert.holds),

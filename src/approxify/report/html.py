@@ -7,6 +7,8 @@ import io
 from html import escape
 from typing import Any
 
+from .terminal import speedup_text
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
@@ -40,14 +42,15 @@ def render(data: dict[str, Any]) -> str:
         '<div class="box">',
         f"<p><b>Best:</b> {_e(best['config'])}</p>",
         "" if best["exact"] else
-        f"<p><b>Speedup</b> {_e(best['speedup'], '.2f')}x on held-out inputs, mean loss "
+        f"<p><b>Speedup</b> {_speedup(best)}, mean loss "
         f"{_e(best['mean_loss'], '.4g')}; certified: {_verdict(best['certified'])}</p>",
         f"<p>{_e(data['certificate_text'])}</p>",
         "</div>",
         "<h2>Trade-off</h2>",
         f"<figure>{tradeoff_svg(data)}<figcaption>Speedup against mean loss. Grey: configs measured "
         "while tuning (tuning inputs). Coloured: the configs sent to certification, at their "
-        "held-out figures, the line reaching to the certified upper bound of the mean loss "
+        "held-out figures, the line reaching to the certified upper bound of the mean loss, the "
+        "vertical one spanning the speedup's interval "
         "(green: certified, red: not). Star: the best. Dashed: the bound.</figcaption></figure>",
         "<h2>Reliability and failures (held-out inputs, best config)</h2>",
         _reliability_table(data["reliability"]),
@@ -112,6 +115,9 @@ def tradeoff_figure(data: dict[str, Any]) -> Any:
         if p["upper"] is not None:
             ax.plot([p["heldout_loss"], p["upper"]], [speedup] * 2, color=color,
                     linewidth=1, zorder=3)
+        if p.get("heldout_speedup_low") is not None and p.get("heldout_speedup_high") is not None:
+            ax.plot([p["heldout_loss"]] * 2, [p["heldout_speedup_low"], p["heldout_speedup_high"]],
+                    color=color, linewidth=1, zorder=3)
         ax.scatter([p["heldout_loss"]], [speedup], s=120 if p["best"] else 30,
                    marker="*" if p["best"] else "o", color=color, zorder=4)
     for certified, color in ((True, "#1a7f37"), (False, "#cf222e")):  # legend entries only
@@ -139,6 +145,14 @@ def _provenance(data: dict[str, Any]) -> str:
         return ""
     lead = "Not certified for this version." if data.get("changed") else "Note."
     return f'<div class="box warn"><p><b>{lead}</b> {_e(text)}</p></div>'
+
+
+def _speedup(best: dict[str, Any]) -> str:
+    """The best speedup with its interval (escaped), and what the interval is."""
+    text = escape(speedup_text(best["speedup"], best.get("speedup_low"), best.get("speedup_high")))
+    if best.get("speedup_low") is None:  # a result saved before intervals
+        return f"{text} on held-out inputs"
+    return f"{text} on held-out inputs (a 90% interval for the median paired ratio)"
 
 
 def _verdict(ok: bool) -> str:

@@ -39,8 +39,19 @@ class Candidate:
     @property
     def speedup(self) -> float:
         """Held-out speedup when measured there, else the tuning one."""
-        figures = self.heldout if self.heldout and self.heldout.get("speedup") else self.tuning
-        return float(figures["speedup"])
+        return float(self._speed_figures()["speedup"])
+
+    @property
+    def speedup_low(self) -> float | None:
+        """The lower limit of :attr:`speedup`'s interval (None: a result saved before intervals)."""
+        return _number(self._speed_figures().get("speedup_low"))
+
+    @property
+    def speedup_high(self) -> float | None:
+        return _number(self._speed_figures().get("speedup_high"))
+
+    def _speed_figures(self) -> dict[str, Any]:
+        return self.heldout if self.heldout and self.heldout.get("speedup") else self.tuning
 
     @property
     def mean_loss(self) -> float:
@@ -318,3 +329,8 @@ def finite_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [finite_json(v) for v in value]
     return value
+
+
+def _number(value: Any) -> float | None:
+    """A stored figure as a float (``finite_json`` writes inf as "inf"); None when absent."""
+    return None if value is None else float(value)

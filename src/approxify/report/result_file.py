@@ -132,15 +132,16 @@ BEST = Kind('"exact" or the index of a pareto entry',
             lambda v: v == "exact" or (isinstance(v, int) and not isinstance(v, bool) and v >= 0))
 
 PAIR = {"speedup": REAL, "mean_loss": REAL}
+INTERVAL = {"speedup_low?": Maybe(FIGURE), "speedup_high?": Maybe(FIGURE)}  # absent before intervals
 HELDOUT = {
-    "speedup?": Maybe(FIGURE), "mean_loss": FIGURE, "n?": COUNT, "identical?": Maybe(COUNT),
+    "speedup?": Maybe(FIGURE), **INTERVAL, "mean_loss": FIGURE, "n?": COUNT, "identical?": Maybe(COUNT),
     "failures?": COUNT, "failure_kinds?": [TEXT], "max_loss?": Maybe(REAL), "p95_loss?": Maybe(REAL),
     "timing?": Maybe(OBJECT), "guards?": MappingOf({"values": COUNT, "fallbacks": COUNT}),
 }
 CANDIDATE = {
     "config": Parsed(OBJECT, config_from_dict),
     "origin": TEXT,
-    "tuning": {"speedup": FIGURE, "mean_loss": FIGURE, "failures?": COUNT},
+    "tuning": {"speedup": FIGURE, **INTERVAL, "mean_loss": FIGURE, "failures?": COUNT},
     "heldout?": Maybe(HELDOUT),
     "certificate?": Maybe(Parsed(OBJECT, Certificate.from_dict)),
 }

@@ -12,6 +12,15 @@ def _fmt(value: Any, spec: str) -> str:
         return str(value)
 
 
+def speedup_text(speedup: Any, low: Any = None, high: Any = None) -> str:
+    """``1.42x [1.35, 1.49]``: a speedup with its interval (the speedup alone when a result saved
+    before intervals has none)."""
+    text = _fmt(speedup, ".2f") + "x"
+    if low is None or high is None:
+        return text
+    return f"{text} [{_fmt(low, '.2f')}, {_fmt(high, '.2f')}]"
+
+
 def frontier_rows(result: Any) -> list[list[str]]:
     """One row per Pareto config: tuning and held-out figures, certificate verdict."""
     rows = []
@@ -22,7 +31,8 @@ def frontier_rows(result: Any) -> list[list[str]]:
             candidate.describe(),
             _fmt(candidate.tuning["speedup"], ".2f") + "x",
             _fmt(candidate.tuning["mean_loss"], ".4f"),
-            _fmt(held.get("speedup"), ".2f") + "x" if held else "-",
+            speedup_text(held.get("speedup"), held.get("speedup_low"), held.get("speedup_high"))
+            if held else "-",
             _fmt(held.get("mean_loss"), ".4f") if held else "-",
             certified_figure(cert),
             verdict(cert),
@@ -35,7 +45,7 @@ def verdict(cert: Any) -> str:
         return "not tested"  # the fixed sequence ended before it: not measured on held-out inputs
     if cert.holds:
         return "yes"
-    if getattr(cert, "stopped_after", None) is not None:
+    if cert.stopped_after is not None:
         return f"no (dropped after {cert.stopped_after})"
     return "no" if cert.tested else "not tested"
 
@@ -43,13 +53,12 @@ def verdict(cert: Any) -> str:
 def certified_figure(cert: Any) -> str:
     """What the certificate bounds, as printed for the chosen config (valid after selection):
     the mean loss's upper bound, or for a tail the share of inputs certified within it."""
-    if cert is None or getattr(cert, "stopped_after", None) is not None or not cert.tested:
+    if cert is None or cert.stopped_after is not None or not cert.tested:
         return "-"
-    if getattr(cert, "quantile", None) is not None:
+    if cert.quantile is not None:
         share = cert.exceed_selected if cert.family > 1 else cert.exceed_upper
         return f">={_fmt(100 * (1 - share), '.1f')}% <= {cert.tail_bound:g}"
-    selected = getattr(cert, "selected_upper", None)
-    return _fmt(cert.upper if selected is None else selected, ".4f")
+    return _fmt(cert.upper if cert.selected_upper is None else cert.selected_upper, ".4f")
 
 
 HEADERS = ["config", "speedup (tune)", "loss (tune)", "speedup (held-out)", "loss (held-out)",
@@ -89,8 +98,11 @@ def summary_text(result: Any) -> str:
     else:
         lines.append(f"best: {best.describe()}")
         timing = (best.heldout or {}).get("timing") or {}
-        paired = f" (median of {timing['repeats']} paired runs)" if timing.get("repeats") else ""
-        lines.append(f"  speedup {best.speedup:.2f}x on held-out inputs{paired}")
+        covered = timing.get("coverage") is not None and best.speedup_low is not None
+        interval = f", {_fmt(timing['coverage'], '.0%')} interval" if covered else ""
+        paired = f" (median of {timing['repeats']} paired runs{interval})" if timing.get("repeats") else ""
+        shown = speedup_text(best.speedup, best.speedup_low, best.speedup_high)
+        lines.append(f"  speedup {shown} on held-out inputs{paired}")
     if best.certificate is not None:
         lines.append("  " + best.certificate.statement())
     lines += effect_lines(result.effects)

@@ -1,11 +1,8 @@
-"""Certification on held-out inputs, and the choice of the best certified config.
+"""Certification on held-out inputs.
 
 The front's configs are measured on the held-out inputs and certified by fixed-sequence testing
 (family-wise confidence kept without a Bonferroni penalty), each dropped as soon as it cannot
-hold, and none measured after the first that does not. ``best`` is the fastest certified
-one; certified configs within :data:`RUNOFF_SHARE` of the fastest are timed again with
-:data:`RUNOFF_REPEATS` times the repetitions first, so timing noise does not pick the slower of
-two near-equal configs.
+hold, and none measured after the first that does not; :mod:`.choice` then picks the best.
 """
 
 from __future__ import annotations
@@ -21,8 +18,6 @@ from ..stats import Claims, certificate_method, certify_many, dropped, dropped_c
 from .measurer import Measurer
 from .progress import Progress
 from .sample_groups import SampleGroups
-
-RUNOFF_SHARE, RUNOFF_REPEATS = 0.10, 3
 
 
 def certify_front(front: list[Candidate], checker: Measurer, *, asked: Claims, confidence: float,
@@ -88,35 +83,3 @@ def above_one_notes(best: Candidate, metric: Quality) -> list[str]:
     return [f"quality {metric.name!r} returned losses above 1 for {count} held-out losses of the "
             "best config; each counts as 1, so the certificate bounds the mean of losses capped at "
             "1. Normalise the metric to [0, 1], or pass loss_cap=1 to cap them by choice."]
-
-
-def runoff(certified: list[Candidate], checker: Measurer) -> None:
-    """Time the certified configs within :data:`RUNOFF_SHARE` of the fastest again, side by
-    side, with :data:`RUNOFF_REPEATS` times the repetitions; their held-out speedups become
-    these figures (``heldout["runoff"]``), which the choice of the best then reads."""
-    if callable(checker.cost) or not certified:
-        return
-    fastest = max(c.speedup for c in certified)
-    close = [c for c in certified if c.speedup >= fastest * (1 - RUNOFF_SHARE)]
-    if len(close) < 2:
-        return
-    for candidate in close:
-        speedup, timing = checker.retime(candidate.config, repeats=checker.repeats * RUNOFF_REPEATS)
-        candidate.heldout = {**candidate.heldout, "speedup": speedup, "timing": timing.to_dict(),
-                             "runoff": True}
-
-
-def choose(front: list[Candidate], exact: Candidate) -> tuple[Candidate, list[str]]:
-    """The fastest certified config, or the exact program (with a note saying why)."""
-    certified = [c for c in front if c.certified]
-    if not certified:
-        return exact, [
-            "No configuration was certified on the held-out inputs; best is the exact program."
-        ]
-    best = max(certified, key=lambda c: c.speedup)
-    if best.speedup <= 1.0:
-        return exact, [
-            f"Certified configurations were not faster on held-out inputs (best {best.speedup:.2f}x); "
-            "best is the exact program."
-        ]
-    return best, []

@@ -56,6 +56,7 @@ class Request:
     groups: SampleGroups | None = None  # ``groups=``: dependent inputs (see .sample_groups)
     quantile: float | None = None  # a tail asked: bound is then the tail's loss bound
     mean_bound: float | None = None  # with a tail, a mean bound asked as well
+    min_gain: float = 0.05
 
     @property
     def claims(self) -> Claims:
@@ -85,7 +86,7 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
                   storage: Any, study_name: Any, holdout: Any, seed: Any, cost: Any, repeats: Any,
                   timeout: Any, max_certify: Any, loss_cap: Any, repair: Any, strategy: Any,
                   grouping: Any, progress: Any, quantile: Any = None, mean_bound: Any = None,
-                  groups: Any = None) -> Request:
+                  groups: Any = None, min_gain: Any = 0.05) -> Request:
     bound = check_probability("bound", bound, example="0.05")
     quantile = None if quantile is None else check_probability("quantile", quantile, example="0.95")
     if mean_bound is not None:
@@ -121,7 +122,7 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         timeout=check_timeout(timeout), max_certify=check_count("max_certify", max_certify, example="8"),
         loss_cap=loss_cap, repair=check_repair(repair, target), strategy=strategy,
         grouping=check_grouping(grouping, model=target.per_sample), progress=bool(progress),
-        quantile=quantile, mean_bound=mean_bound, groups=samples,
+        quantile=quantile, mean_bound=mean_bound, groups=samples, min_gain=check_min_gain(min_gain),
     )
 
 
@@ -134,6 +135,24 @@ def check_probability(name: str, value: Any, *, example: str) -> float:
             f"got {value!r}; e.g. {name}={example}."
         )
     return float(value)
+
+
+def check_min_gain(min_gain: Any) -> float:
+    """``min_gain=``: the share by which a config's certified (lower-limit) speedup must beat the
+    program it would replace, a fraction in [0, 1): 0.05 asks for 5% faster."""
+    if isinstance(min_gain, bool) or not isinstance(min_gain, (int, float)):
+        raise InvalidArgumentType(
+            f"min_gain= expects a number, the share a config must be certified faster by, got "
+            f"{min_gain!r}; e.g. min_gain=0.05 (5% faster)."
+        )
+    if not (math.isfinite(min_gain) and 0.0 <= min_gain < 1.0):
+        hint = f" (did you mean {min_gain / 100:g}?)" if 1.0 <= min_gain <= 100.0 else ""
+        raise InvalidArgument(
+            f"min_gain= expects a fraction in [0, 1), the share a config must be certified faster "
+            f"by, got {min_gain!r}{hint}; e.g. min_gain=0.05 asks for 5% faster, min_gain=0 for "
+            "any certified gain."
+        )
+    return float(min_gain)
 
 
 def check_storage(storage: Any) -> str | None:
