@@ -4,8 +4,9 @@ Held-out timings are noisy, and the largest of several noisy figures is biased u
 certified configs are walked in their fixed order (safest first), starting from the exact
 program (whose speedup is 1 by definition), and a config replaces the one kept so far only when
 the lower limit of its held-out speedup interval reaches the kept one's estimate times
-``1 + min_gain`` (and exceeds it: at ``min_gain=0`` a tie keeps the safer one). A noise-level change is never shipped, and of two configs whose speeds are not
-certified apart the safer one is kept. Each limit is a 95% one-sided bound for that config
+``1 + min_gain`` (and exceeds it: at ``min_gain=0`` a tie keeps the safer one). A noise-level
+change is never shipped, and of two configs whose speeds are not certified apart the safer one
+is kept. Each limit is a 95% one-sided bound for that config
 alone (no correction across the configs compared: the margin and the runoff's fresh timing
 guard the choice instead).
 
