@@ -83,6 +83,18 @@ def test_approximate_certifies_a_tail(tail_result):
     assert tail_result.settings["quantile"] == 0.9
 
 
+def test_a_tail_search_holds_the_share_above_the_bound_and_prints_the_mean_loss(tail_result):
+    # the search holds "share of inputs above 0.01" to 1 - 0.9; the tuning figures printed as a
+    # loss stay the mean loss
+    measured = [p.tuning for p in tail_result.points if not p.is_exact]
+    assert measured
+    for tuning in measured:
+        assert 0.0 <= tuning["search_loss"] <= 1.0
+        assert (tuning["search_loss"] == 0.0) == (tuning["max_loss"] <= 0.01)
+        assert tuning["mean_loss"] <= tuning["max_loss"]
+    assert any(0.0 < t["mean_loss"] != t["search_loss"] for t in measured)
+
+
 def test_a_tail_result_round_trips_and_prints(tail_result, tmp_path):
     path = tail_result.save(tmp_path / "tail.json")
     loaded = ax.load(path)

@@ -13,7 +13,12 @@ from scipy import stats as scipy_stats
 import approxify as ax
 from approxify.errors import InvalidArgument, NotEnoughInputs
 from approxify.stats import Certificate, certify, certify_many
-from approxify.stats.certificate import tail_min_samples
+from approxify.stats.certificate import (
+    claims,
+    dropped_certificate,
+    dropped_claim,
+    tail_min_samples,
+)
 from tests.stats.distributions import DISTRIBUTIONS, draw, tolerance_for
 
 # --- tail: closed form and reference ------------------------------------------------------------
@@ -65,6 +70,23 @@ def test_tail_certificate_round_trips_and_survives_a_cap():
     certificate = certify(losses, bound=0.01, quantile=0.95, cap=0.02, failures=0)
     assert certificate.cap == 0.02 and certificate.tail_bound == 0.01 and certificate.exceedances == 5
     assert Certificate.from_dict(certificate.to_dict()) == certificate
+
+
+def test_a_dropped_config_names_the_claim_that_failed():
+    asked = claims(bound=0.1, quantile=0.9, mean_bound=0.5)
+    tail_fails = np.tile([0.0, 0.2], 30)  # mean 0.1 (fine), half the inputs above 0.1
+    assert dropped_claim(tail_fails, asked, confidence=0.95) == "tail"
+    certificate = dropped_certificate(tail_fails, asked, confidence=0.95, method="betting", failures=0)
+    assert certificate.dropped_for == "tail" and not certificate.holds
+    assert "more than 10% of inputs have a loss above 0.1" in certificate.statement()
+    assert Certificate.from_dict(certificate.to_dict()) == certificate
+    mean_fails = np.full(60, 0.3)  # none above 0.5, mean far above 0.1
+    asked = claims(bound=0.5, quantile=0.9, mean_bound=0.1)
+    assert dropped_claim(mean_fails, asked, confidence=0.95) == "mean"
+    text = dropped_certificate(mean_fails, asked, confidence=0.95, method="betting",
+                               failures=0).statement()
+    assert "its mean loss is above the bound 0.1" in text
+    assert dropped_claim(np.zeros(60), asked, confidence=0.95) is None
 
 
 @pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1, "0.9", float("nan")])

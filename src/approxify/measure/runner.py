@@ -187,14 +187,19 @@ class Reference:
         parts, failures = [], []
         for index in indices:
             loss, failure = results.get(index, (None, lost or ("crash", "no result came back")))
-            units = self._units[index]
             if failure is not None:
-                failures.append(Failure(index, *failure, units=units))
-                loss = np.full(units, self.quality.cap)
-            parts.append(np.atleast_1d(np.asarray(loss, dtype=np.float64)))
+                failures.append(Failure(index, *failure, units=self._units[index]))
+            parts.append(self.loss_array(index, loss, failure))
         losses = np.concatenate(parts) if parts else np.empty(0)
         above = int(np.count_nonzero(losses > self.quality.cap))
         return np.minimum(losses, self.quality.cap), failures, above
+
+    def loss_array(self, index: int, loss: Any, failure: tuple[str, str] | None) -> np.ndarray:
+        """Input ``index``'s losses as an array: what the metric gave, or for a failure the
+        worst loss for every loss the input gives."""
+        if failure is not None:
+            return np.full(self.units([index]), self.quality.cap)
+        return np.atleast_1d(np.asarray(loss, dtype=np.float64))
 
     def one(self, variant: Callable[..., Any], index: int,
             extra: float = 0.0) -> tuple[Any, tuple[str, str] | None]:

@@ -97,8 +97,7 @@ def _work(reference: Reference, build: Callable[[], Any], plan: Plan,
         loss, failure = reference.one(variant, index, extra)
         emit((index, loss, failure))
         if plan.stop is not None:
-            seen.append(np.full(reference.units([index]), reference.quality.cap) if failure
-                        else np.atleast_1d(np.asarray(loss, dtype=np.float64)))
+            seen.append(reference.loss_array(index, loss, failure))
             if position + 1 < len(plan.indices) and plan.stop(np.concatenate(seen)):
                 return "stopped", position + 1
     guards = counters(variant)  # read before timing runs add to the counts

@@ -50,7 +50,9 @@ def _json_problem(text: str, exc: json.JSONDecodeError) -> str:
     if not text.strip():
         return "it is empty"
     problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-    if text.lstrip().startswith("{") and not text.rstrip().endswith("}"):
+    # cut short: no closing '}', or cut just after a nested one (then it fails where it ends)
+    end = text.rstrip()
+    if text.lstrip().startswith("{") and (not end.endswith("}") or exc.pos >= len(end)):
         problem += ", and it ends before its closing '}', as a file cut short does"
     return problem
 

@@ -15,6 +15,8 @@ def _fmt(value: Any, spec: str) -> str:
 def speedup_text(speedup: Any, low: Any = None, high: Any = None) -> str:
     """``1.42x [1.35, 1.49]``: a speedup with its interval (the speedup alone when a result saved
     before intervals has none)."""
+    if speedup is None:  # a config dropped early was not timed on held-out inputs
+        return "-"
     text = _fmt(speedup, ".2f") + "x"
     if low is None or high is None:
         return text

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..measure.evaluation import speed_figures
 from ..report.result import Candidate
-from .feasibility import feasible
+from .feasibility import feasible, searched_loss
 from .measurer import Measurer
 from .pareto import pareto_front
 
@@ -63,7 +63,7 @@ def _retime(candidate: Candidate, tuner: Measurer) -> None:
 
 def front(points: list[Candidate], bound: float, limit: int) -> list[Candidate]:
     fitting = [p for p in points if not p.is_exact and feasible(p.tuning, bound)]
-    indices = pareto_front([(p.tuning["speedup"], p.tuning["mean_loss"]) for p in fitting])
+    indices = pareto_front([(p.tuning["speedup"], searched_loss(p.tuning)) for p in fitting])
     chosen = [fitting[i] for i in indices if fitting[i].tuning["speedup"] > 1.0]
     if len(chosen) > limit:
         keep = np.unique(np.linspace(0, len(chosen) - 1, limit).round().astype(int))
@@ -72,12 +72,12 @@ def front(points: list[Candidate], bound: float, limit: int) -> list[Candidate]:
     close = sorted((p for p in fitting if id(p) not in taken and _within_noise(p, fitting)),
                    key=lambda p: -p.tuning["speedup"])
     chosen += close[: limit - len(chosen)]
-    return sorted(chosen, key=lambda p: (p.tuning["mean_loss"], -p.tuning["speedup"]))
+    return sorted(chosen, key=lambda p: (searched_loss(p.tuning), -p.tuning["speedup"]))
 
 
 def _within_noise(point: Candidate, others: list[Candidate]) -> bool:
     """Whether no config is as accurate as ``point`` and faster by more than the noise, and
     ``point`` is not measured slower than exact by more than it."""
-    speedup, loss = point.tuning["speedup"], point.tuning["mean_loss"]
+    speedup, loss = point.tuning["speedup"], searched_loss(point.tuning)
     return speedup * (1 + FRONT_NOISE) > 1.0 and not any(
-        o.tuning["mean_loss"] <= loss and o.tuning["speedup"] > speedup * (1 + FRONT_NOISE) for o in others)
+        searched_loss(o.tuning) <= loss and o.tuning["speedup"] > speedup * (1 + FRONT_NOISE) for o in others)

@@ -6,6 +6,7 @@ Each distinct config is measured once per set; asking again returns the figures 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -78,9 +79,10 @@ class Measurer:
         key = config_key(self.expand(config))
         if key not in self._cache:
             evaluation = self.evaluate(config)
+            figures = evaluation.summary()
             if self.view is not None:
-                evaluation = dataclasses.replace(evaluation, losses=self.view(evaluation.losses))
-            self._cache[key] = evaluation.summary()
+                figures["search_loss"] = float(self.view(evaluation.losses).mean()) if evaluation.n else math.nan
+            self._cache[key] = figures
         return self._cache[key]
 
     def known(self, config: Mapping[str, Setting]) -> dict[str, Any] | None:

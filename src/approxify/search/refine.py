@@ -24,7 +24,7 @@ from typing import Any
 
 from ..config import Setting, config_key
 from ..report.result import Candidate
-from .feasibility import feasible
+from .feasibility import feasible, searched_loss
 from .measurer import Measurer
 from .progress import Progress
 from .study import Sensitivity
@@ -61,7 +61,7 @@ def refine(measurer: Measurer, points: Sequence[Candidate], singles: Sequence[Se
 
     alone = [(member, setting, measure({**base.config, member: setting})) for member, setting in moves]
     config, moved = dict(base.config), set()
-    for member, setting, figures in sorted(alone, key=lambda m: m[2]["mean_loss"]):
+    for member, setting, figures in sorted(alone, key=lambda m: searched_loss(m[2])):
         if member in moved or not feasible(figures, bound):
             continue
         trial = {**config, member: setting}
@@ -84,7 +84,7 @@ def _moves(config: Mapping[str, Setting], singles: Sequence[Sensitivity],
             before = alone.get((single.site, present.label()), {}).get("speedup", 1.0) if present else 1.0
             gain = math.log(max(single.figures["speedup"], 1e-9) / max(before, 1e-9))
             if present != single.setting and gain > 0:
-                ranked.append((gain / (single.figures["mean_loss"] + 1e-9), member, single.setting))
+                ranked.append((gain / (searched_loss(single.figures) + 1e-9), member, single.setting))
     ranked.sort(key=lambda r: -r[0])
     return [(member, setting) for _, member, setting in ranked[:MOVES]]
 

@@ -21,7 +21,7 @@ from ..errors import InvalidArgument, InvalidArgumentType, NotEnoughInputs
 from ..measure.cost import CostFunction, check_cost
 from ..measure.inputs import read_inputs, units_of
 from ..measure.quality import Quality, get_quality, with_cap
-from ..stats import Claims, certificate_method, claims, min_samples, tail_min_samples
+from ..stats import Claims, certificate_method, claims, min_samples, needed_losses
 from .groups import check_grouping
 from .sample_groups import SampleGroups, read_groups
 from .strategies import STRATEGIES
@@ -238,24 +238,20 @@ def check_enough_heldout(request: Request, heldout: Sequence[int], *, per_sample
         units = [units_of(item, per_sample=per_sample) for item in request.items]
         n_heldout, n_inputs = sum(units[i] for i in heldout), sum(units)
         unit = "samples" if per_sample else "inputs"
-    if request.quantile is not None:  # a tail: Clopper-Pearson on the exceedances
-        needed = tail_min_samples(request.quantile, confidence=confidence)
-        if request.mean_bound is not None:
-            bound = request.mean_bound
-            needed = max(needed, min_samples(bound, confidence=confidence, binary=binary,
-                                             method=certificate_method(binary), cap=metric.cap))
-        if n_heldout < needed:
-            raise NotEnoughInputs(
-                f"{n_heldout} held-out {unit} can never certify that {request.quantile:.0%} of "
-                f"{unit} have loss <= {request.bound}"
-                f"{f' and a mean loss <= {bound}' if request.mean_bound is not None else ''} with "
-                f"confidence {confidence:.0%}: even with no loss above it, at least {needed} are "
-                f"needed. Pass more inputs (holdout={request.holdout!r}), or lower quantile= or confidence=.")
-        return
-    needed = min_samples(bound, confidence=confidence, method=certificate_method(binary),
-                         binary=binary, cap=metric.cap)
+    needed, what = needed_losses(request.claims, confidence=confidence, binary=binary,
+                                 method=certificate_method(binary), cap=metric.cap)
     if n_heldout >= needed:
         return
+    if request.quantile is not None:  # a tail: Clopper-Pearson on the exceedances
+        mean = request.mean_bound
+        looser = "raise mean_bound=" if what.startswith("mean_bound") else "lower quantile="
+        raise NotEnoughInputs(
+            f"{n_heldout} held-out {unit} can never certify that {request.quantile:.0%} of "
+            f"{unit} have loss <= {request.bound}"
+            f"{f' and a mean loss <= {mean}' if mean is not None else ''} with "
+            f"confidence {confidence:.0%}: even with no loss above it, at least {needed} are "
+            f"needed (for {what}). Pass more inputs (holdout={request.holdout!r}), or {looser} "
+            "or lower confidence=.")
     share = n_heldout / n_inputs
     holdout = request.holdout
     total = math.ceil(needed / share) if isinstance(holdout, float) else n_inputs - n_heldout + needed

@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Budget, Setting, config_from_dict, config_key, config_to_dict
 from ..errors import InvalidArgument
 from ..report.result import Candidate
-from .feasibility import feasible, violation
+from .feasibility import feasible, searched_loss, violation
 from .measurer import Measurer
 from .model import SingleSite, additive_seeds, uniform_seeds
 from .progress import Progress
@@ -95,7 +95,7 @@ class Sensitivity:
         that cost ratio alone."""
         if not feasible(figures, bound):
             reason = (f"fails on {figures['failures']} input(s)" if figures["failures"]
-                      else f"loss {figures['mean_loss']:.3g} > bound alone")
+                      else f"loss {searched_loss(figures):.3g} > bound alone")
             return cls(site, setting, figures, False, reason)
         if payoff is not None and figures["speedup"] < payoff:
             return cls(site, setting, figures, False, f"saves nothing alone ({figures['speedup']:.2f}x)")
@@ -103,7 +103,7 @@ class Sensitivity:
 
     @property
     def single(self) -> SingleSite:
-        return SingleSite(self.site, self.setting, self.figures["mean_loss"], self.figures["speedup"])
+        return SingleSite(self.site, self.setting, searched_loss(self.figures), self.figures["speedup"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,7 +168,7 @@ def search(
         trial.set_user_attr("config", config_to_dict(config))
         trial.set_user_attr("figures", figures)
         trial.set_constraint("loss", violation(figures, bound))
-        return figures["speedup"], figures["mean_loss"]
+        return figures["speedup"], searched_loss(figures)
 
     done = completed_search_trials(study)
     bar.start("search", total=budget.trials, completed=done)
@@ -212,7 +212,7 @@ def _add_sensitivity_trials(study, space, singles, distributions, bound) -> None
             continue
         trials.append(optuna.trial.create_trial(
             params=space.to_params({s.site: s.setting}), distributions=distributions,
-            values=[s.figures["speedup"], s.figures["mean_loss"]],
+            values=[s.figures["speedup"], searched_loss(s.figures)],
             user_attrs={PHASE: "sensitivity"},
             constraints={"loss": violation(s.figures, bound)},
         ))

@@ -24,6 +24,7 @@ from approxify.stats.certificate import (
     claims,
     dropped,
     dropped_certificate,
+    needed_losses,
     tail_min_samples,
     uncapped,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "claims",
     "dropped",
     "dropped_certificate",
+    "needed_losses",
     "tail_min_samples",
     "bernstein_upper",
     "betting_upper",

@@ -46,3 +46,8 @@ def percent_up(value: float, digits: int = 3) -> str:
 def percent_down(value: float, digits: int = 3) -> str:
     """100 * `value` rounded down, with a % sign (for lower bounds and confidence levels)."""
     return _significant(Decimal(repr(value)) * 100, digits, ROUND_FLOOR) + "%"
+
+
+def complement_percent(value: float) -> str:
+    """100 * (1 - `value`) with a % sign, computed in decimal (1 - 0.9 is 10%, not 9.99%)."""
+    return _plain((1 - Decimal(repr(value))) * 100) + "%"

@@ -72,8 +72,7 @@ def upper_bound(losses: np.ndarray, *, delta: float, horizon: int | None = None)
     cannot exploit it); the mean is a floor, which only ever makes the bound larger."""
     if losses.size == 0:
         return 1.0
-    losses = np.sort(losses)[np.random.default_rng(losses.size).permutation(losses.size)]
-    return max(float(losses.mean()), _edge(losses, delta=delta, horizon=horizon))
+    return max(float(losses.mean()), _edge(_ordered(losses), delta=delta, horizon=horizon))
 
 
 def certifies(losses: np.ndarray, bound: float, *, delta: float) -> bool:
@@ -83,9 +82,15 @@ def certifies(losses: np.ndarray, bound: float, *, delta: float) -> bool:
         return False
     if bound >= 1.0:
         return True
-    ordered = np.sort(losses)[np.random.default_rng(losses.size).permutation(losses.size)]
+    ordered = _ordered(losses)
     raw = bets(ordered, delta=delta, horizon=ordered.size)
     return bool(log_capital_below(ordered, bound, raw).max() >= math.log(1.0 / delta))
+
+
+def _ordered(losses: np.ndarray) -> np.ndarray:
+    """The order a fixed-n bound reads the losses in (see :func:`upper_bound`): a fixed shuffle
+    of their sorted values, so the bound depends on the values only."""
+    return np.sort(losses)[np.random.default_rng(losses.size).permutation(losses.size)]
 
 
 def _edge(losses: np.ndarray, *, delta: float, horizon: int | None) -> float:

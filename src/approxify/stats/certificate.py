@@ -101,6 +101,7 @@ class Certificate:
     # measured on only this many held-out losses: dropped as soon as its anytime confidence
     # sequence showed it cannot hold (None: it used every held-out input)
     stopped_after: int | None = None
+    dropped_for: str | None = None  # the claim whose sequence crossed: "mean" or "tail"
 
     def __post_init__(self) -> None:
         # Coerce numpy scalars to plain Python values so to_dict() is JSON-able as is.
@@ -128,6 +129,8 @@ class Certificate:
             "exceedances": _validate.integer(self.exceedances, name="exceedances", low=0, high=n),
             "stopped_after": None if self.stopped_after is None
             else _validate.integer(self.stopped_after, name="stopped_after", low=1, high=n),
+            "dropped_for": None if self.dropped_for is None
+            else _choice(self.dropped_for, name="dropped_for", choices=("mean", "tail")),
         }
         if self.quantile is not None:
             clean.update(
@@ -190,7 +193,8 @@ class Certificate:
             )
         expected = {field.name for field in dataclasses.fields(cls)}
         optional = {"cap", "unit", "family", "selected_upper", "mean_asked", "quantile", "tail_bound",
-                    "exceedances", "exceed_upper", "exceed_selected", "stopped_after"}  # added later: old files lack them
+                    "exceedances", "exceed_upper", "exceed_selected", "stopped_after",
+                    "dropped_for"}  # added later: old files lack them
         missing = sorted(expected - optional - data.keys())
         unknown = sorted(data.keys() - expected)
         if missing or unknown:
@@ -228,9 +232,9 @@ class Certificate:
         return " ".join(parts)
 
     def _dropped_sentence(self, level: str) -> str:
-        claim = (f"its mean loss is above the bound {_text.exact(self.bound)}" if self.mean_asked
-                 and (self.quantile is None or self.tail_holds) else
-                 f"more than {_text.percent_down(1.0 - self.quantile)} of {self.unit} have a loss "
+        claim = (f"its mean loss is above the bound {_text.exact(self.bound)}"
+                 if self.dropped_for != "tail" else
+                 f"more than {_text.complement_percent(self.quantile)} of {self.unit} have a loss "
                  f"above {_text.exact(self.tail_bound)}")
         return (f"Dropped after {self.stopped_after} held-out {self.unit}: with {level} confidence "
                 f"{claim} (anytime-valid betting confidence sequence, watched input by input; "
@@ -366,17 +370,26 @@ def tail_min_samples(quantile: float, *, confidence: float) -> int:
     return min_samples(1.0 - quantile, confidence=confidence, method="clopper-pearson")
 
 
-def _require_enough(losses: np.ndarray, *, asked: Claims, confidence: float, method: str,
-                    name: str = "losses") -> None:
-    """Refuse a request no loss values could satisfy: too few held-out inputs for the bound."""
+def needed_losses(asked: Claims, *, confidence: float, method: str, binary: bool,
+                  cap: float = 1.0) -> tuple[int, str]:
+    """Fewest losses with which ``asked`` could be certified at all (every loss 0), and the
+    argument that needs them: the mean bound's (``cap``: losses in [0, cap]) or the tail's."""
     needs = []
     if asked.mean_asked:
-        needs.append((min_samples(asked.bound, confidence=confidence, method=method,
-                                  binary=_is_binary(losses)), f"bound={asked.bound!r} (method={method!r})"))
+        name = "bound" if asked.quantile is None else "mean_bound"
+        needs.append((min_samples(asked.bound, confidence=confidence, method=method, binary=binary,
+                                  cap=cap), f"{name}={asked.bound!r} (method={method!r})"))
     if asked.quantile is not None:
         needs.append((tail_min_samples(asked.quantile, confidence=confidence),
                       f"quantile={asked.quantile!r}"))
-    needed, what = max(needs)
+    return max(needs)
+
+
+def _require_enough(losses: np.ndarray, *, asked: Claims, confidence: float, method: str,
+                    name: str = "losses") -> None:
+    """Refuse a request no loss values could satisfy: too few held-out inputs for the bound."""
+    needed, what = needed_losses(asked, confidence=confidence, method=method,
+                                 binary=_is_binary(losses))
     if losses.size < needed:
         raise NotEnoughInputs(
             f"{name} has {losses.size} held-out losses, but {what} at "
@@ -595,22 +608,32 @@ def _certify_many(loss_lists: Iterable[Iterable[float]], *, asked: Claims, confi
 def dropped(losses: np.ndarray, asked: Claims, *, confidence: float, cap: float = 1.0) -> bool:
     """Whether the losses measured so far (in a random order, one held-out input after another)
     already show, with confidence ``confidence`` at whatever point one looks, that the claims
-    cannot hold: the betting lower confidence sequence of the mean is above the bound, or that
-    of the share above ``tail_bound`` is above 1 - quantile. Measuring the config on the rest
-    would be wasted; stopping only ever withholds a certificate, so it costs no validity."""
+    cannot hold (:func:`dropped_claim`). Measuring the config on the rest would be wasted;
+    stopping only ever withholds a certificate, so it costs no validity."""
+    return dropped_claim(losses, asked, confidence=confidence, cap=cap) is not None
+
+
+def dropped_claim(losses: np.ndarray, asked: Claims, *, confidence: float,
+                  cap: float = 1.0) -> str | None:
+    """Which claim the losses so far show cannot hold: "mean" when the betting lower confidence
+    sequence of the mean is above the bound, "tail" when that of the share above
+    ``tail_bound`` is above 1 - quantile; None while neither is."""
     delta = 1.0 - confidence
     if asked.mean_asked and betting.lower_crosses(np.minimum(losses / cap, 1.0), asked.bound / cap,
                                                   delta=delta) is not None:
-        return True
-    return asked.quantile is not None and betting.lower_crosses(
-        (losses > asked.tail_bound).astype(float), 1.0 - asked.quantile, delta=delta) is not None
+        return "mean"
+    if asked.quantile is not None and betting.lower_crosses(
+            (losses > asked.tail_bound).astype(float), 1.0 - asked.quantile, delta=delta) is not None:
+        return "tail"
+    return None
 
 
 def dropped_certificate(losses: np.ndarray, asked: Claims, *, confidence: float, method: str,
                         failures: int, tolerance: float = 0.0, cap: float = 1.0, family: int = 1,
                         unit: str = "inputs") -> Certificate:
     """The certificate of a config :func:`dropped` after ``losses.size`` held-out losses: it does
-    not hold; its figures are the observed ones, in the losses' own units."""
+    not hold; its figures are the observed ones, in the losses' own units, and it names the
+    claim that was shown not to hold."""
     scaled = np.minimum(np.asarray(losses, dtype=float) / cap, 1.0)
     tail = {}
     if asked.quantile is not None:
@@ -622,4 +645,5 @@ def dropped_certificate(losses: np.ndarray, asked: Claims, *, confidence: float,
         identical=int(np.count_nonzero(scaled <= tolerance / cap)), tolerance=tolerance,
         reliability_lower=0.0, failures=failures, failure_upper=1.0, correction="fixed-sequence",
         cap=cap, unit=unit, family=family, selected_upper=1.0, mean_asked=asked.mean_asked,
-        stopped_after=losses.size, **tail)
+        stopped_after=losses.size,
+        dropped_for=dropped_claim(losses, asked, confidence=confidence, cap=cap), **tail)
