@@ -1,12 +1,12 @@
 """``python -m benchmarks --out BENCHMARKS.md``: side-by-side timings, one run.
 
-Seven sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
+Eight sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
 uniform baselines and random search), the overhead of loop perforation (below), precision tuning
 (:mod:`.precision`: tuned vs float64 vs naive float32 on NumPy and numba kernels), function
 substitution (:mod:`.substitute`: tuned surrogates vs the original), the cost of isolation
-(:mod:`.isolation`), the held-out inputs each bound needs (:mod:`.certificates`), and the suite's neural
+(:mod:`.isolation`), the held-out inputs each bound needs (:mod:`.certificates`), the suite's neural
 networks (:mod:`.models`: tuned models vs the exact ones, single-technique baselines and random
-search). ``--json`` writes every figure as JSON beside the Markdown.
+search), and reach (:mod:`.reach`: third-party and class-based programs, what is found and tuned). ``--json`` writes every figure as JSON beside the Markdown.
 Each row times two functions on the same inputs in alternating order (``measure.cost.time_pair``)
 and reports the median of the paired time ratios, so machine noise hits both sides alike.
 """
@@ -29,9 +29,9 @@ from approxify.measure.inputs import InputSet
 from approxify.report.environment import environment
 from approxify.report.result import finite_json
 
-from . import certificates, handwritten, isolation, models, precision, substitute, suite
+from . import certificates, handwritten, isolation, models, precision, reach, substitute, suite
 
-SECTIONS = ("suite", "overhead", "isolation", "statistics", "precision", "substitute", "models")
+SECTIONS = ("suite", "overhead", "isolation", "statistics", "precision", "substitute", "models", "reach")
 NAMES = [p.name for p in suite.SUITE] + list(models.MODELS)  # what --only may name
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
@@ -104,7 +104,7 @@ def markdown(figures: dict, *, quick: bool = False) -> str:
                 f"{r['repeats']} | {r['inputs']} | {r['target']} | {'yes' if r['met'] else 'NO'} |"
             )
     for key, section in (("isolation", isolation), ("statistics", certificates), ("precision", precision),
-                         ("substitute", substitute), ("models", models)):
+                         ("substitute", substitute), ("models", models), ("reach", reach)):
         if figures.get(key) is not None:
             lines += ["", *section.markdown(figures[key], quick=quick)]
     return "\n".join(lines) + "\n"
@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the cost of isolation (the suite's programs tuned with and without: minutes)")
     parser.add_argument("--no-statistics", dest="statistics", action="store_false",
                         help="skip the held-out inputs each bound needs (simulated: minutes)")
+    parser.add_argument("--no-reach", dest="reach", action="store_false",
+                        help="skip reach (pyperformance's nbody and spectral_norm, a class-based program: minutes)")
     parser.add_argument("--no-suite", dest="suite", action="store_false",
                         help="skip the suite (programs at two bounds with baselines: minutes)")
     parser.add_argument("--only", default=None,
@@ -183,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "precision": precision.run(quick=args.quick, repeats=args.repeats, log=log) if args.precision else None,
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
         "models": networks,
+        "reach": reach.run(quick=args.quick, log=log) if args.reach else None,
     }
     if args.keep:
         kept = json.loads(Path(args.keep).read_text())

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .precision import ONE_THREAD, STEADY_MALLOC, child_env
@@ -35,3 +37,16 @@ def run_child(module: str, args: list[str]) -> dict[str, Any]:
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-4000:]}")
         return json.loads(out.read_text())
+
+
+def child_main(module: str, names: Sequence[str], measure: Callable[..., dict[str, Any]],
+               argv: list[str] | None = None) -> int:
+    """What ``python -m benchmarks.<module> --program NAME [--quick] --json OUT`` runs (the
+    child :func:`run_each` starts): ``measure(NAME, quick=...)`` written as JSON to OUT."""
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{module}")
+    parser.add_argument("--program", choices=list(names), required=True)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", required=True)
+    args = parser.parse_args(argv)
+    Path(args.json).write_text(json.dumps(measure(args.program, quick=args.quick)))
+    return 0

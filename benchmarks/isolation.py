@@ -13,18 +13,15 @@ search budget, as the cost is per evaluation.
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import approxify as ax
 
-from .child import run_each
+from .child import child_main, run_each
 from .suite import CAP_TIMES_BOUND, CONFIDENCE, HELDOUT_INPUTS, SUITE, TUNING_INPUTS, _families
 
 BOUND = 0.10
@@ -93,13 +90,7 @@ def markdown(figures: dict[str, Any], *, quick: bool = False) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.isolation")
-    parser.add_argument("--program", choices=[p.name for p in SUITE], required=True)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", required=True)
-    args = parser.parse_args(argv)
-    Path(args.json).write_text(json.dumps(measure(args.program, quick=args.quick)))
-    return 0
+    return child_main("isolation", [p.name for p in SUITE], measure, argv)
 
 
 if __name__ == "__main__":

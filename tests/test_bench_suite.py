@@ -109,7 +109,7 @@ def test_keep_rerenders_the_skipped_sections_from_an_earlier_run(quick, tmp_path
     kept = tmp_path / "earlier.json"
     kept.write_text(json.dumps(earlier))
     out, data = tmp_path / "B.md", tmp_path / "B.json"
-    assert bench_main(["--no-suite", "--no-isolation", "--no-precision", "--no-substitute", "--no-models", "--inputs", "4",
+    assert bench_main(["--no-suite", "--no-isolation", "--no-precision", "--no-substitute", "--no-models", "--no-reach", "--inputs", "4",
                        "--repeats", "1", "--keep", str(kept), "--out", str(out), "--json", str(data)]) == 0
     text, figures = out.read_text(), json.loads(data.read_text())
     assert figures["suite"] == earlier["suite"] and len(figures["overhead"]) == 4

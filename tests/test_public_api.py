@@ -8,7 +8,7 @@ def test_exported_members_are_pinned_and_sorted():
     assert ax.__all__ == [
         "ApproxifyError", "Args", "Budget", "Candidate", "Certificate", "Evaluation",
         "InvalidArgument", "InvalidArgumentType", "InvalidConfig", "Knob", "NotEnoughInputs",
-        "Perforate", "Precision", "Quality", "QualityError", "Result", "ResultFileError", "Setting", "Site",
+        "Perforate", "Precision", "Quality", "QualityError", "Result", "ResultFileError", "Setting", "Site", "SiteList",
         "Substitute", "TargetChanged", "TargetFailed",
         "UnknownSite", "UnsupportedTarget", "alternatives", "apply", "approximate", "certify", "evaluate", "has_side_effects",
         "load", "sites", "source",

@@ -219,7 +219,7 @@ def test_numbers_are_still_formatted(data, result):
 
     page = render(data)
     s = data["settings"]
-    assert f"bound <b>0.05</b> at 95% confidence" in page
+    assert "bound <b>0.05</b> at 95% confidence" in page
     assert f"{s['tuning']} tuning and {s['heldout']} held-out inputs; {data['stats']['evaluations']} evaluations" in page
     best = result.best
     assert (f"<b>Speedup</b> {best.speedup:.2f}x [{best.speedup_low:.2f}, {best.speedup_high:.2f}] "

@@ -4,7 +4,6 @@ by it, so activation outliers stop costing the other channels their int8 resolut
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 

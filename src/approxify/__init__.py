@@ -27,7 +27,7 @@ from .measure.evaluation import Evaluation
 from .measure.inputs import Args
 from .measure.quality import Quality
 from .report.result import Candidate, Result
-from .sites import Knob, Site
+from .sites import Knob, Site, SiteList
 from .stats import Certificate
 
 
@@ -51,6 +51,7 @@ __all__ = [
     "ResultFileError",
     "Setting",
     "Site",
+    "SiteList",
     "Substitute",
     "TargetChanged",
     "TargetFailed",

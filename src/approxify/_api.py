@@ -7,6 +7,7 @@ certify, choose.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,7 +35,7 @@ from .search.measurer import Measurer, timing_indices
 from .search.progress import Progress
 from .search.request import Request, check_count, check_request, check_timeout
 from .search.strategies import STRATEGIES, SearchRun
-from .sites import Site
+from .sites import Site, SiteList
 from .stats import certify
 
 SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
@@ -51,14 +52,16 @@ def sites(
     example_inputs: Sequence[Any] | None = None,
     calls: Iterable[Any] = (),
     isolation: str = "process",
-) -> list[Site]:
-    """Every approximation site in ``fn`` and the user functions it calls.
+) -> SiteList:
+    """Every approximation site in ``fn`` and the user functions it calls (a list, whose
+    ``skipped`` holds the calls seen and not followed, with the reason; its repr is a table).
 
     ``families`` keeps some families (``["perforate"]``); ``select`` keeps ids matching site ids
     or glob patterns (``"mc.*/for#*"``); ``modules`` names extra modules whose functions count as
     user code (the target's own module always does). ``example_inputs`` (a few inputs) are run
     to find the sites that need a profile: float variables and arrays (``precision``), and
-    traced calls (``substitute``). ``calls`` names further functions whose calls may be
+    traced calls (``substitute``), and to follow calls the source leaves open (a function passed
+    as an argument, a method of an object in a variable). ``calls`` names further functions whose calls may be
     substituted (a library function, say), besides user functions, ufuncs and ``math``.
     """
     wanted = [families] if isinstance(families, str) else families
@@ -69,7 +72,7 @@ def sites(
                        families=wanted)
     if wanted is not None:
         target.require_sites(wanted)
-    return target.select(families=families, select=select)
+    return SiteList(target.select(families=families, select=select), target.skipped)
 
 
 def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (),
@@ -269,9 +272,10 @@ def approximate(
             "wall_seconds": time.perf_counter() - started,
         },
         environment=environment(), notes=notes, effects=measure_effects(best.config, groups, tuner),
+        skipped=[dataclasses.asdict(entry) for entry in target.skipped],
         fits=target.saved_fits(shipped), weights=target.saved_weights(shipped),
         fingerprint=fingerprint,
-        _target_obj=fn, _modules=tuple(modules), _calls=target.calls,
+        _target_obj=fn, _modules=tuple(modules), _calls=target.calls, _followed=target.followed,
     )
 
 

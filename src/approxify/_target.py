@@ -7,6 +7,9 @@ family: what differs between families is asked of the transforms (:mod:`.transfo
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -15,11 +18,12 @@ from ._optional import is_torch_module
 from .config import Setting, check_config, config_key
 from .errors import InvalidArgument, InvalidArgumentType, InvalidConfig, TargetFailed, UnknownSite
 from .measure import sandbox
-from .measure.inputs import read_inputs
+from .measure.inputs import InputSet, read_inputs
 from .measure.quality import Quality
 from .measure.runner import Reference
 from .sites import Site, index_sites, select_sites, unknown_site_message
 from .targets.fingerprint import fingerprint
+from .targets.call_trace import EXAMPLES, CallHint, trace_calls
 from .targets.python import lift
 from .targets.torch import lift_model
 from .targets.torch_repair import Repair
@@ -42,7 +46,24 @@ def check_modules(modules: Any) -> tuple[str, ...]:
             raise InvalidArgumentType(
                 f"modules= expects module names such as 'mypkg.kernels', got {name!r} among them."
             )
+        if not _importable(name):
+            raise InvalidArgument(
+                f"modules= names {name!r}, which is not a module Python can import from here "
+                f"(sys.path); give the name you would write in 'import ...', e.g. "
+                f"modules=['mypkg.kernels'], or install the package."
+            )
     return found
+
+
+def _importable(name: str) -> bool:
+    """Whether ``name`` is an imported module or one Python would find (parents are imported
+    to look, as ``import`` would)."""
+    if name in sys.modules:
+        return isinstance(sys.modules[name], types.ModuleType)
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 ISOLATIONS = ("process", "none")
@@ -82,21 +103,56 @@ class Target:
     def __init__(self, obj: Any, *, modules: Iterable[str] = (),
                  example_inputs: Sequence[Any] | None = None,
                  families: Iterable[str] | None = None, calls: Iterable[Any] = (),
-                 isolation: str = "process") -> None:
+                 isolation: str = "process", followed: Iterable[CallHint] = ()) -> None:
         self.obj = obj
         self.isolation = check_isolation(isolation)
         self.calls = check_calls(calls)
         self.modules = check_modules(modules)
+        # calls a run on example inputs resolved (a result keeps them, to lift the same program)
+        self.followed: tuple[CallHint, ...] = tuple(followed)
+        self._traced = False
         if is_torch_module(obj):
             self.program: Any = lift_model(obj)
         else:
-            self.program = replace(lift(obj, modules=self.modules), named_calls=self.calls)
+            self.program = self._lift_python()
         self.transforms: list[Transform] = registered("torch" if self.program.per_sample else "python")
         self._by_family = {t.family: t for t in self.transforms}
         self.discover()
         if example_inputs is not None:
             examples = read_inputs(example_inputs, name="example_inputs", batches=self.per_sample)
             self.profile(examples, families=families)
+
+    def _lift_python(self, seen: Any = None) -> Any:
+        return replace(lift(self.obj, modules=self.modules, hints=self.followed, seen=seen),
+                       named_calls=self.calls)
+
+    def follow_calls(self, examples: Sequence[Any]) -> None:
+        """Run the user's program on a few ``examples`` with the calls recorded (in a forked
+        child, as profiling is), and lift it again following what the source left open: a
+        function passed as an argument, a method of an object in a variable (see
+        :mod:`.targets.call_trace`). Once per target; a run that fails just follows less."""
+        if self.per_sample or self._traced:
+            return
+        self._traced = True
+        exact, inputs, scope = self.program.exact(), InputSet(list(examples)[:EXAMPLES]), self.program.scope
+
+        def run(index: int) -> None:
+            args, kwargs = inputs.fresh(index)
+            exact(*args, **kwargs)
+
+        outcome = sandbox.run(lambda emit: trace_calls(run, range(len(inputs)), scope),
+                              limit=None, isolate=self.isolated)
+        if outcome.lost is not None:
+            return
+        trace = outcome.value
+        self.followed = tuple(dict.fromkeys([*self.followed, *trace.hints]))
+        self.program = self._lift_python(seen=trace.c_calls)
+        self.discover()
+
+    @property
+    def skipped(self) -> list[Any]:
+        """The calls seen and not followed, with the reason (a model has none)."""
+        return list(getattr(self.program, "skipped", []))
 
     # -- sites -------------------------------------------------------------------------------
     def discover(self) -> None:
@@ -108,6 +164,7 @@ class Target:
         """Run the program on ``examples`` to find the sites and fits that need a run, for
         ``families`` (all by default). ``tuning``: the examples are tuning inputs, of which each
         family takes only as many as it needs (``Transform.examples``)."""
+        self.follow_calls(examples)
         for transform in self.transforms:
             if not transform.examples or (families is not None and transform.family not in families):
                 continue

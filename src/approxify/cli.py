@@ -144,8 +144,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
     found = sites(_resolve(args.target, what="target"), families=args.family or None,
                   select=args.select or None, modules=args.module, example_inputs=examples,
                   calls=_calls(args.call))
-    for site in found:
-        print(site)
+    print(found.table())
     if not found:
         print("no sites found", file=sys.stderr)
     return 0
@@ -217,7 +216,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     bench_main = importlib.import_module("benchmarks.__main__").main
     argv = ["--command", "approxify bench " + " ".join(args.raw)]
     if not args.all:  # the suite's programs and networks; --all adds what make bench runs besides
-        argv += ["--no-overhead", "--no-isolation", "--no-statistics", "--no-precision", "--no-substitute"]
+        argv += ["--no-overhead", "--no-isolation", "--no-statistics", "--no-precision", "--no-substitute",
+                 "--no-reach"]
     argv += ["--quick"] if args.quick else []
     argv += ["--only", args.only] if args.only else []
     argv += ["--out", args.out] if args.out else []

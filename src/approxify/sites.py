@@ -42,6 +42,36 @@ class Site:
         return f"{self.id}  [{self.family}]  {self.where}  {self.detail}".rstrip()
 
 
+class SiteList(list):
+    """What ``ax.sites`` returns: the sites, as a list, and ``skipped``: every call approxify saw
+    in the code it lifted and did not follow, each with the reason. Its repr is a table."""
+
+    def __init__(self, sites: Iterable[Site] = (), skipped: Iterable[Any] = ()) -> None:
+        super().__init__(sites)
+        self.skipped = list(skipped)
+
+    def table(self) -> str:
+        """The sites, one per row (id, family, where, what, choices), then the calls skipped."""
+        rows = [[s.id, s.family, s.where, s.detail, str(len(s.knob.choices))] for s in self]
+        lines = _columns(["site", "family", "where", "what", "choices"], rows) if rows else ["(no sites)"]
+        if self.skipped:
+            lines += ["", f"calls not followed ({len(self.skipped)}):"]
+            lines += ["  " + line for line in _columns(
+                ["in", "where", "call", "why"],
+                [[k.function, k.where, f"{k.call}(...)", k.reason] for k in self.skipped])]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.table()
+
+    __str__ = __repr__
+
+
+def _columns(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [headers, *rows]]
+
+
 def select_sites(
     sites: Sequence[Site],
     *,

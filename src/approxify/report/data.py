@@ -47,6 +47,7 @@ def report_data(result: Any) -> dict[str, Any]:
         "effects": result.effects,
         "guards": held.get("guards") or {},
         "notes": list(result.notes),
+        "skipped": list(result.skipped),
         "change": shown,
         "changed": list(result.changed),  # how the target differs from what was measured
         "provenance": result.provenance(),

@@ -68,6 +68,13 @@ def render(data: dict[str, Any]) -> str:
                          [[site, str(g["values"]), str(g["fallbacks"])] for site, g in sorted(data["guards"].items())],
                          numeric={1, 2})]
     parts += ["<h2>The change</h2>", _change(data["change"])]
+    if data.get("skipped"):
+        parts += ["<h2>Calls not followed</h2>",
+                  "<p>Calls in the lifted code whose callee approxify did not lift (it runs as "
+                  "written in every variant), and why.</p>",
+                  _table(["in", "where", "call", "why"],
+                         [[k["function"], k["where"], k["call"] + "(...)", k["reason"]]
+                          for k in data["skipped"]])]
     if data["notes"]:
         parts += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in data["notes"]) + "</ul>"]
     env = data.get("environment") or {}

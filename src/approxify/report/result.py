@@ -14,6 +14,7 @@ from .._target import Target
 from ..config import Setting, config_from_dict, config_to_dict, describe_config
 from ..errors import ApproxifyError, InvalidArgument, InvalidArgumentType, ResultFileError, TargetChanged
 from ..stats import Certificate
+from ..targets.call_trace import CallHint
 from ..targets.fingerprint import changes
 from .data import report_data
 from .export import export_source
@@ -106,6 +107,8 @@ class Result:
     environment: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     effects: list[dict[str, Any]] = field(default_factory=list)  # each part of best: with/without/alone
+    # the calls seen in the lifted code and not followed: function, where, call, reason
+    skipped: list[dict[str, str]] = field(default_factory=list)
     fits: dict[str, Any] = field(default_factory=dict)  # fitted surrogates of the certified configs (JSON)
     weights: dict[str, Any] = field(default_factory=dict, repr=False)  # config key -> repaired state dict
     # what was measured (targets/fingerprint.py). None: not taken yet, a fresh result takes it
@@ -117,6 +120,7 @@ class Result:
     _target_obj: Any = field(default=None, repr=False, compare=False)
     _modules: tuple[str, ...] = field(default=(), repr=False, compare=False)
     _calls: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    _followed: tuple[Any, ...] = field(default=(), repr=False, compare=False)  # CallHints of the tuning run
     _path: Path | None = field(default=None, repr=False, compare=False)  # the file it was loaded from
     _allow_changed: bool = field(default=False, repr=False, compare=False)
 
@@ -176,7 +180,7 @@ class Result:
     def _lifted(self) -> Target:
         obj = self._target_obj if self._target_obj is not None else _import(self.reference)
         self._target_obj = obj
-        target = Target(obj, modules=self._modules, calls=self._calls)
+        target = Target(obj, modules=self._modules, calls=self._calls, followed=self._followed)
         if self.fits:
             try:
                 target.use_fits(self.fits)
@@ -195,6 +199,8 @@ class Result:
             "target": self.target,
             "reference": self.reference,
             "modules": list(self._modules),
+            "followed": [hint.to_list() for hint in self._followed],
+            "skipped": self.skipped,
             "settings": self.settings,
             "exact": self.exact.to_dict(),
             "pareto": [c.to_dict() for c in self.pareto],
@@ -245,11 +251,13 @@ class Result:
             environment=data["environment"],
             notes=data.get("notes", []),
             effects=data.get("effects", []),
+            skipped=data.get("skipped", []),
             fits=data.get("fits", {}),
             fingerprint=data.get("fingerprint", {}),
             _target_obj=target,
             _modules=tuple(data.get("modules", ())),
             _calls=tuple(calls),
+            _followed=_followed(data.get("followed", []), path),
             _path=path,
         )
 
@@ -334,3 +342,11 @@ def finite_json(value: Any) -> Any:
 def _number(value: Any) -> float | None:
     """A stored figure as a float (``finite_json`` writes inf as "inf"); None when absent."""
     return None if value is None else float(value)
+
+
+def _followed(data: Any, path: Path | None) -> tuple[CallHint, ...]:
+    """The ``followed`` list of a result file: calls its tuning run resolved (see Target)."""
+    try:
+        return tuple(CallHint.from_list(entry) for entry in data)
+    except (TypeError, ValueError) as exc:
+        raise ResultFileError(f"{_name(path)} is damaged: followed: {exc}; {FIX}.") from None

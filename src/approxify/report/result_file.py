@@ -158,6 +158,8 @@ RESULT = {
     "environment": OBJECT, "notes?": [TEXT], "fits?": OBJECT, "weights_file?": TEXT,
     "effects?": [{"sites": [TEXT], "setting": TEXT, "with": PAIR, "without?": Maybe(PAIR),
                   "alone?": Maybe(PAIR)}],
+    "followed?": [Kind("[caller, position, callee]", lambda v: isinstance(v, list) and len(v) == 3)],
+    "skipped?": [{"function": TEXT, "where": TEXT, "call": TEXT, "reason": TEXT}],
     "fingerprint?": {"algorithm": TEXT, "reference": REFERENCE, "functions?": MappingOf(TEXT),
                      "structure?": TEXT, "weights?": TEXT},
 }

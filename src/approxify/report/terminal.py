@@ -113,6 +113,9 @@ def summary_text(result: Any) -> str:
     if result.stats.get("heldout_saved"):
         lines.append(f"held-out: {result.stats['heldout_saved']} of {result.stats['heldout_total']} "
                      "losses not measured (configs dropped early or after the first that did not hold)")
+    if result.skipped:
+        lines.append(f"calls not followed: {len(result.skipped)} (their callees run as written; "
+                     "the report and ax.sites list each with the reason)")
     if not result.changed and result.provenance():
         lines.append(f"note: {result.provenance()}")
     return "\n".join(lines)

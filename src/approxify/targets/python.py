@@ -25,11 +25,15 @@ from typing import Any
 from .._optional import require_numba
 from ..errors import InvalidArgument, UnsupportedTarget
 from ..measure.inputs import fresh_copy
+from .call_graph import NEEDS_RUN, CallEdge, Position, Skipped, call_nodes, find, position, reference, resolve
+from .call_runtime import _ax_Swap
+from .call_trace import CallHint
 from .namespaces import LiveGlobals, owned_copy, read_globals, written_globals
 from .python_runtime import helper_objects, prepare_for_numba
 
 FACTORY = "__approxify_factory__"
 REFRESH = "_ax_refresh_globals"  # what a variant's root calls first (see .namespaces)
+SWAP = "_ax_swap"  # what a rewired call site asks for its callee (see .call_graph)
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,11 @@ class LiftedFunction:
     filename: str
     callees: Mapping[str, str]  # name used in this function -> key of a lifted callee
     jit: Any = None  # the user's numba dispatcher when the function is numba-compiled
+    # calls reached otherwise (``mod.f``, ``self.m``, ``Foo()``, traced values): position -> edge
+    calls: Mapping[Position, CallEdge] = field(default_factory=dict)
+    skipped: tuple[Skipped, ...] = ()  # calls seen and not followed, with the reason
+    shift: int = 0  # columns the dedented source lost (a method's indentation)
+    pristine: str = field(default="", compare=False, repr=False)  # ast.dump of the tree as lifted
 
     @property
     def jitted(self) -> bool:
@@ -54,6 +63,15 @@ class LiftedFunction:
     def where(self, node: ast.AST | None = None) -> str:
         line = getattr(node, "lineno", self.line)
         return f"{_short_file(self.filename)}:{line}"
+
+    @property
+    def rewritten(self) -> bool:
+        """Whether a transform changed this function's definition."""
+        return ast.dump(self.tree) != self.pristine
+
+    def links(self) -> list[str]:
+        """Keys of every lifted callee, by name or otherwise."""
+        return [*self.callees.values(), *(key for edge in self.calls.values() for key in edge.callees)]
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ class PythonProgram:
     constants: Mapping[str, Any] = field(default_factory=dict)  # extra names rewritten code uses
     named_calls: tuple[Any, ...] = ()  # functions the user named as substitutable (calls=)
     original: Any = field(default=None, compare=False)  # the callable the user gave (a method, a numba dispatcher...)
+    scope: frozenset[str] = frozenset()  # modules (or package prefixes) whose functions are user code
 
     per_sample = False  # one loss per call
     has_weights = False  # nothing to repair
@@ -122,6 +141,23 @@ class PythonProgram:
         return self.observations.get(family)
 
     @property
+    def skipped(self) -> list[Skipped]:
+        """Every call seen and not followed, with the reason, function by function."""
+        return [entry for lifted in self.functions.values() for entry in lifted.skipped]
+
+    def changed_keys(self) -> set[str]:
+        """Functions whose variant differs from the user's: rewritten, or calling one that is."""
+        changed = {key for key, lifted in self.functions.items() if lifted.rewritten}
+        grew = True
+        while grew:
+            grew = False
+            for key, lifted in self.functions.items():
+                if key not in changed and any(callee in changed for callee in lifted.links()):
+                    changed.add(key)
+                    grew = True
+        return changed
+
+    @property
     def jitted(self) -> bool:
         """Whether any function is numba-compiled (variants are compiled again on first call)."""
         return any(f.jitted for f in self.functions.values())
@@ -147,7 +183,10 @@ class PythonProgram:
         """``refresh``: the root's first statement brings the globals it reads up to date (see
         :mod:`.namespaces`); numba code is compiled with the globals of its first call."""
         live = LiveGlobals()
-        extra = {**helper_objects(self.helpers), **self.constants, REFRESH: live.refresh}
+        swapped: dict[int, Any] = {}  # id of a user's function -> its variant (filled below)
+        changed = self.changed_keys()
+        extra = {**helper_objects(self.helpers), **self.constants, REFRESH: live.refresh,
+                 SWAP: _ax_Swap(swapped)}
         namespaces: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # id -> (private, user's)
         reads: dict[int, set[str]] = {}
         variants: dict[str, Any] = {}
@@ -163,8 +202,12 @@ class PythonProgram:
             for name in written_globals(lifted.tree) & set(module):  # the variant's from now on
                 private[name] = owned_copy(module[name])
             first = refresh and key == self.root and not lifted.jitted
-            variants[key] = _compile_function(lifted, namespaces[id(module)][0], variants, refresh=first)
+            variants[key] = _compile_function(lifted, namespaces[id(module)][0], variants, refresh=first,
+                                              changed=changed)
         originals = {id(f.func): variants[k] for k, f in self.functions.items()}
+        swapped.update({id(self.functions[k].func): variants[k] for k in changed})
+        for private, _ in namespaces.values():  # module attributes rewired to a name (see _rewire)
+            private.update({alias(k): variants[k] for k in changed})
         for space, (private, module) in namespaces.items():
             owned = set(extra)
             for name, value in list(private.items()):
@@ -194,11 +237,14 @@ def _plain(value: Any) -> Any:
         return value
 
 
-def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
+def lift(fn: Any, *, modules: Iterable[str] = (), hints: Iterable[CallHint] = (),
+         seen: Mapping[tuple[str, Position], list[str]] | None = None) -> PythonProgram:
     """Lift ``fn`` and the user functions it calls into a :class:`PythonProgram`.
 
     ``modules``: extra module names (or package prefixes) whose functions count as user code;
-    the target's own module always does.
+    the target's own module always does. ``hints``: the user functions a run called at call
+    sites the source does not resolve (:mod:`.call_trace`); ``seen``: the builtin or C
+    functions it called there (for the reasons of the calls not followed).
     """
     bound_self, original = None, fn
     if isinstance(fn, types.MethodType):
@@ -207,6 +253,9 @@ def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
     scope = {root_func.__module__, *modules}
     functions: dict[str, LiftedFunction] = {}
     by_id: dict[int, str] = {}
+    by_caller: dict[str, dict[Position, list[str]]] = {}
+    for hint in hints:
+        by_caller.setdefault(hint.caller, {}).setdefault(hint.position, []).append(hint.callee)
     dispatchers = {id(root_func): fn} if numba_dispatcher(fn) else {}
     pending = [root_func]
     while pending:
@@ -215,17 +264,22 @@ def lift(fn: Any, *, modules: Iterable[str] = ()) -> PythonProgram:
             continue
         key = _unique_key(_function_key(func), functions)
         by_id[id(func)] = key
-        tree, filename = _parse(func)
+        tree, filename, shift = _parse(func)
         callee_funcs = _find_callees(func, tree, scope, dispatchers)
-        functions[key] = LiftedFunction(key, func, tree, filename, {}, dispatchers.get(id(func)))
+        lifted = LiftedFunction(key, func, tree, filename, callee_funcs, dispatchers.get(id(func)),
+                                shift=shift, pristine=ast.dump(tree))
+        calls, skipped = _other_calls(lifted, scope, by_caller.get(reference(func), {}), seen)
+        functions[key] = replace(lifted, calls=calls, skipped=skipped)
         pending.extend(f for f in callee_funcs.values() if id(f) not in by_id)
-        functions[key] = replace(functions[key], callees=callee_funcs)  # type: ignore[arg-type]
+        pending.extend(f for edge in calls.values() for f in edge.callees if id(f) not in by_id)
     # callees now hold function objects; turn them into keys once every key is known
     for key, lifted in functions.items():
         names = {name: by_id[id(f)] for name, f in lifted.callees.items()}  # type: ignore[arg-type]
-        functions[key] = replace(lifted, callees=names)
+        calls = {where: replace(edge, callees=tuple(by_id[id(f)] for f in edge.callees))
+                 for where, edge in lifted.calls.items()}
+        functions[key] = replace(lifted, callees=names, calls=calls)
     return PythonProgram(root=by_id[id(root_func)], functions=functions, bound_self=bound_self,
-                         original=original)
+                         original=original, scope=frozenset(scope))
 
 
 def _check_liftable(fn: Any, *, role: str) -> types.FunctionType:
@@ -269,7 +323,9 @@ def _is_builtin_like(fn: Any) -> bool:
     return type(fn).__name__ in {"method-wrapper", "wrapper_descriptor", "method_descriptor", "ufunc"}
 
 
-def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str, int]:
+    """The definition of ``func`` (lines numbered as in its file), its file, and the columns
+    the dedenting took off (a method's indentation)."""
     name = func.__qualname__
     try:
         lines, first = inspect.getsourcelines(func)
@@ -280,6 +336,7 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
             "into an interactive prompt or built with exec have none. Put it in a .py file."
         ) from None
     source = textwrap.dedent("".join(lines))
+    shift = len(lines[0].rstrip("\r\n")) - len(source.split("\n", 1)[0].rstrip("\r"))
     try:
         module = ast.parse(source)
     except SyntaxError as exc:
@@ -298,7 +355,7 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
             "variant of the function measured. Reload the module (importlib.reload) or restart "
             "Python, then try again."
         )
-    return tree, filename
+    return tree, filename, shift
 
 
 def future_flags(func: types.FunctionType) -> int:
@@ -377,6 +434,41 @@ def _find_callees(
     return found
 
 
+def _other_calls(
+    lifted: LiftedFunction, scope: set[str], hinted: Mapping[Position, list[str]],
+    seen: Mapping[tuple[str, Position], list[str]] | None,
+) -> tuple[dict[Position, CallEdge], tuple[Skipped, ...]]:
+    """The calls of ``lifted`` that are not calls of a lifted callee by name: those that reach
+    user code (from the source, or from ``hinted``: what a run called there) as edges, the rest
+    as :class:`Skipped` with the reason (see :mod:`.call_graph`)."""
+    func, local = lifted.func, local_names(lifted.tree)
+    ref = reference(func)
+    edges: dict[Position, CallEdge] = {}
+    skipped: dict[str, Skipped] = {}  # one entry per called expression
+    for node in sorted(call_nodes(lifted.tree), key=lambda n: (n.lineno, n.col_offset)):
+        if isinstance(node.func, ast.Name) and node.func.id in lifted.callees:
+            continue
+        where, text = position(node, lifted.shift), ast.unparse(node.func)
+        found = resolve(node, func, local=local, is_user=lambda v: _is_user_function(v, scope))
+        callees: list[types.FunctionType] = [found.function] if found.function is not None else []
+        traced = not callees and where in hinted
+        if traced:
+            callees = [f for f in (find(r) for r in hinted[where]) if f is not None and _is_user_function(f, scope)]
+        reason = found.reason
+        if callees and lifted.jitted:
+            callees, reason = [], "inside a numba-compiled function only calls by name are followed"
+        if callees:
+            edges[where] = CallEdge(text, tuple(callees), dispatch=found.dispatch or traced, traced=traced)
+        elif text not in skipped:
+            called = (seen or {}).get((ref, where))
+            if seen is not None and NEEDS_RUN in reason:  # a run was made: say what it saw
+                reason = reason.replace(NEEDS_RUN, (
+                    f"called {', '.join(sorted(called)[:3])} (builtin or C) on the example inputs"
+                    if called else "no user function was called there on the example inputs"))
+            skipped[text] = Skipped(lifted.key, lifted.where(node), text, reason)
+    return edges, tuple(skipped.values())
+
+
 def _is_user_function(value: Any, scope: set[str]) -> bool:
     if not isinstance(value, types.FunctionType):
         return False
@@ -452,7 +544,7 @@ def _callees_first(program: PythonProgram) -> list[str]:
         if key in seen:
             return
         seen.add(key)
-        for callee in program.functions[key].callees.values():
+        for callee in program.functions[key].links():
             visit(callee)
         order.append(key)
 
@@ -462,7 +554,8 @@ def _callees_first(program: PythonProgram) -> list[str]:
 
 
 def _compile_function(
-    lifted: LiftedFunction, ns: dict[str, Any], built: Mapping[str, Any], *, refresh: bool = False
+    lifted: LiftedFunction, ns: dict[str, Any], built: Mapping[str, Any], *, refresh: bool = False,
+    changed: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> Any:
     """Compile one definition inside a factory whose parameters are the original free variables.
 
@@ -483,7 +576,7 @@ def _compile_function(
             ) from None
         callee = lifted.callees.get(name)
         values.append(built[callee] if callee in built else value)
-    tree = copy.deepcopy(lifted.tree)
+    tree = rewired(lifted, changed)  # a method's variant: a plain function, bound per call
     if lifted.jitted:  # compiled below with the user's numba options instead
         tree.decorator_list = []
     if refresh:  # after the docstring, so the variant keeps it
@@ -521,6 +614,53 @@ def _compile_function(
         variant.__defaults__ = fresh_copy(func.__defaults__)
         variant.__kwdefaults__ = fresh_copy(func.__kwdefaults__)
     return variant
+
+
+def _binds_in_class(decorator: ast.expr) -> bool:
+    return isinstance(decorator, ast.Name) and decorator.id in ("staticmethod", "classmethod")
+
+
+def rewired(lifted: LiftedFunction, changed: set[str]) -> ast.FunctionDef:
+    """A copy of ``lifted``'s definition as a variant compiles it: calls of ``changed`` callees
+    rewired (see :func:`_rewire`), a method's ``staticmethod``/``classmethod`` dropped."""
+    tree = _rewire(copy.deepcopy(lifted.tree), lifted, changed)
+    tree.decorator_list = [d for d in tree.decorator_list if not _binds_in_class(d)]
+    return tree
+
+
+def reached_otherwise(program: PythonProgram) -> set[str]:
+    """Lifted functions no lifted function calls by name (a method, a module attribute...)."""
+    by_name = {key for lifted in program.functions.values() for key in lifted.callees.values()}
+    return {key for lifted in program.functions.values() for edge in lifted.calls.values()
+            for key in edge.callees} - by_name - {program.root}
+
+
+def _rewire(tree: ast.FunctionDef, lifted: LiftedFunction, changed: set[str]) -> ast.FunctionDef:
+    """Send the call sites of ``lifted.calls`` that reach a ``changed`` callee to its variant: a
+    module attribute to the variant's name, anything resolved per call through ``_ax_swap``.
+    Calls of unchanged callees stay as written (they run the user's own function)."""
+    if not lifted.calls or not changed:
+        return tree
+    for node in call_nodes(tree):
+        if not hasattr(node, "lineno"):  # a call a transform added
+            continue
+        edge = lifted.calls.get(position(node, lifted.shift))
+        if edge is None or ast.unparse(node.func) != edge.text:
+            continue
+        reached = [key for key in edge.callees if key in changed]
+        if not reached:
+            continue
+        if edge.dispatch:
+            swap = ast.Call(func=ast.Name(id=SWAP, ctx=ast.Load()), args=[node.func], keywords=[])
+            node.func = ast.copy_location(swap, node.func)
+        else:
+            node.func = ast.copy_location(ast.Name(id=alias(reached[0]), ctx=ast.Load()), node.func)
+    return ast.fix_missing_locations(tree)
+
+
+def alias(key: str) -> str:
+    """The name a variant's function is bound to where a module attribute called it."""
+    return "_ax_fn_" + "".join(c if c.isalnum() else "_" for c in key)
 
 
 def _jit_again(variant: types.FunctionType, dispatcher: Any) -> Any:
