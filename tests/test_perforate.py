@@ -100,14 +100,14 @@ def test_modulo_three_quarters_kept_is_numerator_over_denominator():
 
 def test_truncate_calls_the_truncate_helper():
     after = function_text(K.visit_list, {sid("visit_list"): ax.Perforate(0.5, "truncate")})
-    assert "for x in _ax_truncate(xs, 0.5):" in after
+    assert "for x in _ax_truncate(xs, 1, 2):" in after  # the kept share 1/2
 
 
 def test_random_calls_the_random_helper_with_a_per_site_seed():
     site = sid("visit_list")
     after = function_text(K.visit_list, {site: ax.Perforate(0.5, "random", seed=7)})
     seed = zlib.crc32(site.encode()) ^ 7
-    assert f"for x in _ax_random(xs, 0.5, {seed}):" in after
+    assert f"for x in _ax_random(xs, 1, 2, {seed}):" in after
 
 
 def test_compensate_on_a_plain_range_uses_the_sized_fast_path():
@@ -274,15 +274,25 @@ def test_truncate_rate_with_inexact_float_keep():
     assert one(K.visit_range, ax.Perforate(0.7, "truncate"))(10) == [0, 1, 2]
 
 
-def test_random_is_reproducible_and_runs_round_n_keep():
+def test_random_is_reproducible_and_runs_as_many_as_truncate():
     setting = ax.Perforate(0.5, "random", seed=11)
     first = one(K.visit_range, setting)(40)
     assert first == one(K.visit_range, setting)(40)
     assert len(first) == 20 and first == sorted(set(first)) and set(first) <= set(range(40))
-    assert len(one(K.visit_range, ax.Perforate(0.75, "random"))(10)) == round(2.5)
-    assert len(one(K.visit_list, ax.Perforate(0.25, "random"))(list(range(10)))) == round(7.5)
+    assert len(one(K.visit_range, ax.Perforate(0.75, "random"))(10)) == 3  # ceil(2.5), as truncate
+    assert len(one(K.visit_list, ax.Perforate(0.25, "random"))(list(range(10)))) == 8  # ceil(7.5)
+    assert len(one(K.visit_range, ax.Perforate(0.7, "random"))(10)) == 3  # 1 - 0.7 read as 3/10
     others = {tuple(one(K.visit_range, ax.Perforate(0.5, "random", seed=s))(40)) for s in range(5)}
     assert len(others) > 1  # the seed matters
+
+
+@pytest.mark.parametrize("rate", [0.25, 0.5, 0.75, 0.7, 1 / 3])
+def test_random_runs_as_many_iterations_as_truncate(rate):
+    random, truncate = (one(K.visit_list, ax.Perforate(rate, p)) for p in ("random", "truncate"))
+    for n in range(60):
+        xs = list(range(n))
+        assert len(random(xs)) == len(truncate(xs)) == math.ceil(round(n * (1 - rate), 9)), n
+        assert random(xs) == random(xs)  # the same subset on every entry of the loop
 
 
 def test_random_differs_between_sites_with_the_same_seed():
@@ -338,7 +348,7 @@ def test_policies_on_each_iterable(fn, args, full):
     assert all(item in full for item in picked)
     assert [full.index(item) for item in picked] == sorted(full.index(item) for item in picked)
     if fn in (K.visit_list, K.visit_array, K.visit_dict_items):
-        assert len(picked) == 5  # sized: exactly round(n * keep) iterations
+        assert len(picked) == 5  # sized: exactly ceil(n * keep) iterations, as truncate
     else:
         assert 0 <= len(picked) <= 10  # lazy (enumerate, zip, generator): each kept with prob. keep
 

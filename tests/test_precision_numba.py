@@ -4,7 +4,6 @@ it was. The install hint without numba is tested here and, with a stand-in, in t
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import numpy as np
@@ -19,6 +18,7 @@ from approxify._target import Target
 from approxify.errors import InvalidConfig, UnsupportedTarget
 
 import numba_kernels as N
+from exported_modules import import_exported
 
 M = "numba_kernels"
 F32, F16 = ax.Precision("float32"), ax.Precision("float16")
@@ -194,11 +194,7 @@ def test_exported_numba_variant_runs_when_imported(tmp_path):
     assert set(config) <= set(sites)
     text = ax.source(N.sum_of_squares, config)
     assert "@numba.njit" in text and "_ax_numba_casts()" in text
-    path = tmp_path / "exported_sum_of_squares.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location("exported_sum_of_squares", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_exported(text, tmp_path, "exported_sum_of_squares")
     assert is_dispatcher(module.sum_of_squares)
     expected = ax.apply(N.sum_of_squares, config)(X)
     assert module.sum_of_squares(X) == expected

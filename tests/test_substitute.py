@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib.util
 import json
 
 import numpy as np
@@ -22,6 +21,7 @@ from approxify.transforms.substitute import fitting, surrogates, trace
 from approxify.transforms.substitute.runtime import guard_counts
 
 import substitute_kernels as K
+from exported_modules import import_exported
 
 M = "substitute_kernels"
 RNG = np.random.default_rng(4)
@@ -49,16 +49,6 @@ def labels(s: ax.Site) -> list[str]:
 def rewritten(fn, config, examples, key: str | None = None) -> str:
     target = Target(fn, example_inputs=examples, families=["substitute"])
     return norm(target.rewrite(config).source(key or f"{M}.{fn.__qualname__}"))
-
-
-def import_exported(text: str, tmp_path, name: str):
-    """Write exported source to a file and import it as a module, as a user shipping it would."""
-    path = tmp_path / f"{name}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def pairs(n: int, *, diagonal: bool = False):

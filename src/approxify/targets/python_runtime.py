@@ -17,6 +17,7 @@ _REQUIRES: dict[str, tuple[str, ...]] = {}
 _IMPORTS: dict[str, tuple[str, ...]] = {}
 _CONSTANTS: dict[str, str] = {}  # constant helper name -> its definition line for export
 _NUMBA_SETUP: list[Callable[[], None]] = []
+_NUMBA_SERVES: dict[str, tuple[str, ...]] = {}  # setup helper -> the helpers it types
 _NUMBA_READY: set[int] = set()
 
 
@@ -45,10 +46,16 @@ def runtime_constant(name: str, value: Any, definition: str, *, imports: Iterabl
     _CONSTANTS[name] = definition
 
 
-def numba_setup(fn: Callable[[], None]) -> Callable[[], None]:
+def numba_setup(fn: Callable[[], None], *, serves: Iterable[str] | None = None) -> Callable[[], None]:
     """Register ``fn`` to run once before the first numba compilation of a variant
-    (helpers use it to give numba typed implementations of themselves)."""
+    (helpers use it to give numba typed implementations of themselves).
+
+    ``fn`` types the helpers named in ``serves`` (default: those it requires); exported code calls
+    it when it uses one of them. A setup that serves helpers it does not require must skip those
+    its module lacks, so that exported code carries only the helpers it uses.
+    """
     _NUMBA_SETUP.append(fn)
+    _NUMBA_SERVES[fn.__name__] = tuple(serves) if serves is not None else _REQUIRES.get(fn.__name__, ())
     return fn
 
 
@@ -56,7 +63,7 @@ def numba_setup_helpers(used: Iterable[str]) -> list[str]:
     """Setup helpers that exported numba code must call, given the helpers it uses."""
     closure = set(_closure(used))
     return [fn.__name__ for fn in _NUMBA_SETUP
-            if fn.__name__ in _HELPERS and closure & set(_REQUIRES[fn.__name__])]
+            if fn.__name__ in _HELPERS and closure & set(_NUMBA_SERVES[fn.__name__])]
 
 
 def prepare_for_numba() -> None:

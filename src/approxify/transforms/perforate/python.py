@@ -4,6 +4,8 @@ The rewrite only wraps the loop's iterable (``for x in _ax_modulo(xs, 1, 2)``, o
 ``range(...)[::2]`` for a plain ``range``), so ``break``, ``continue``, ``else`` and ``return``
 keep their meaning. With ``compensate=True`` the loop's accumulators (``acc += expr`` into a
 variable defined before the loop) are rescaled after it by iterations seen / iterations run.
+In a numba-compiled function, which cannot call the Python selectors, the loop is written out
+with its keep-test and counts instead (:mod:`.compiled`), running the same iterations.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
 from .._base import Transform, register
 from . import runtime as _runtime  # noqa: F401  (registers the helpers)
+from .compiled import compiled_loop, kept_share
 
 RATES = (0.25, 0.5, 0.75)
 POLICIES = ("modulo", "truncate", "random")
@@ -78,8 +81,6 @@ class PythonPerforation(Transform):
         choices = [Perforate(rate, policy) for policy in POLICIES for rate in RATES]
         if accumulators:
             choices += [Perforate(r, p, compensate=True) for p in POLICIES for r in RATES]
-        if lifted.jitted:  # numba cannot call the Python helpers: only plain strided ranges
-            choices = [c for c in choices if not _needs_helpers(lifted, index, c)]
         header = f"for {ast.unparse(loop.target)} in {ast.unparse(loop.iter)}"
         return Site(
             id=f"{lifted.key}/for#{index}",
@@ -91,12 +92,6 @@ class PythonPerforation(Transform):
             facts={"accumulators": accumulators, "early_exit": _has_early_exit(loop)},
             locator=Loop(lifted.key, index),
         )
-
-
-def _needs_helpers(lifted: LiftedFunction, index: int, setting: Perforate) -> bool:
-    rewriter = _LoopRewriter(lifted, copy.deepcopy(lifted.tree), {index: setting})
-    rewriter.visit(rewriter.tree)
-    return bool(rewriter.helpers)
 
 
 def loops(tree: ast.AST) -> Iterator[ast.For]:
@@ -193,6 +188,14 @@ class _LoopRewriter(ast.NodeTransformer):
                 f"defined before the loop), and `{ast.unparse(node.target)}` loop at "
                 f"{self.lifted.where(node)} has none. Use compensate=False for this site."
             )
+        by_hand = not setting.compensate and self._strided(node.iter, setting)
+        if self.lifted.jitted and not by_hand:  # numba cannot call the Python selectors
+            statements, helpers = compiled_loop(
+                node, setting, index, accumulators, seed=_seed(site_id, setting),
+                modulo=_modulo_share(setting), plain_range=self._is_plain_range(node.iter),
+                early_exit=_has_early_exit(node))
+            self.helpers |= helpers
+            return statements
         if not setting.compensate:
             node.iter = self._selector(node.iter, setting, site_id, None)
             return node
@@ -247,18 +250,23 @@ class _LoopRewriter(ast.NodeTransformer):
     ) -> ast.expr:
         extra = [ast.Name(tally, ast.Load())] if tally else []
         if setting.policy == "modulo":
-            keep = Fraction(setting.keep).limit_denominator(MAX_DENOMINATOR)
-            p, q = keep.numerator, keep.denominator
-            if p == 1 and not tally and self._is_plain_range(iterable):
+            p, q = _modulo_share(setting)
+            if not tally and self._strided(iterable, setting):
                 return _strided_range(iterable, q)  # what a person writes by hand
             self.helpers.add("_ax_modulo")
             return _call("_ax_modulo", iterable, ast.Constant(p), ast.Constant(q), *extra)
+        p, q = kept_share(setting.keep)
         if setting.policy == "truncate":
             self.helpers.add("_ax_truncate")
-            return _call("_ax_truncate", iterable, ast.Constant(setting.keep), *extra)
+            return _call("_ax_truncate", iterable, ast.Constant(p), ast.Constant(q), *extra)
         self.helpers.add("_ax_random")
-        seed = zlib.crc32(site_id.encode()) ^ setting.seed
-        return _call("_ax_random", iterable, ast.Constant(setting.keep), ast.Constant(seed), *extra)
+        seed = ast.Constant(_seed(site_id, setting))
+        return _call("_ax_random", iterable, ast.Constant(p), ast.Constant(q), seed, *extra)
+
+    def _strided(self, iterable: ast.expr, setting: Perforate) -> bool:
+        """Whether modulo runs every k-th iteration of a plain ``range`` (a strided range)."""
+        every_kth = setting.policy == "modulo" and _modulo_share(setting)[0] == 1
+        return every_kth and self._is_plain_range(iterable)
 
     def _is_plain_range(self, node: ast.expr) -> bool:
         return (
@@ -268,6 +276,17 @@ class _LoopRewriter(ast.NodeTransformer):
             and node.func.id == "range"
             and not node.keywords
         )
+
+
+def _modulo_share(setting: Perforate) -> tuple[int, int]:
+    """Modulo's kept share as p/q with q <= 64: it runs p of every q iterations."""
+    keep = Fraction(setting.keep).limit_denominator(MAX_DENOMINATOR)
+    return keep.numerator, keep.denominator
+
+
+def _seed(site_id: str, setting: Perforate) -> int:
+    """The random policy's seed: the setting's, mixed with the site's id, in 32 bits."""
+    return (zlib.crc32(site_id.encode()) ^ setting.seed) & 0xFFFFFFFF
 
 
 def _strided_range(call: ast.Call, stride: int) -> ast.expr:

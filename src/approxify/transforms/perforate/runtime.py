@@ -3,15 +3,20 @@
 Each selector takes the loop's iterable and returns the iterations to run, using C-level
 ``itertools`` and slicing so the per-iteration cost equals a hand-written perforated loop.
 With a tally they also count iterations seen and run, for ``compensate=True``.
+
+numba-compiled loops are written out in full instead (see :mod:`.compiled`): they call the
+integer helpers here (``_ax_kept``, ``_ax_pick``...), which numba compiles from the same source,
+so a compiled variant runs the same iterations as the Python one. ``_ax_numba_perforation``
+gives numba typed versions of the helpers whose behaviour depends on the argument's type.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-import math
-import random
+import operator
 
-from ...targets.python_runtime import runtime_helper
+from ...targets.python_runtime import numba_setup, runtime_helper
 
 
 @runtime_helper()
@@ -57,13 +62,20 @@ def _ax_modulo(iterable, numerator, denominator, tally=None):
     return select(iterable) if tally is None else tally.count(iterable, select)
 
 
-@runtime_helper(requires=("_ax_Tally",), imports=("import itertools", "import math"))
-def _ax_truncate(iterable, keep, tally=None):
-    """Run the first ``ceil(n * keep)`` iterations (lazy iterables are materialised to count)."""
+@runtime_helper()
+def _ax_kept(size, numerator, denominator):
+    """How many of ``size`` iterations truncate and random run: ``ceil(size * p / q)``, in
+    integers so that Python and numba agree (``p / q`` is the kept share, 1 - 0.7 read as 3/10)."""
+    return (size * numerator + denominator - 1) // denominator
+
+
+@runtime_helper(requires=("_ax_Tally", "_ax_kept"), imports=("import itertools",))
+def _ax_truncate(iterable, numerator, denominator, tally=None):
+    """Run the first ``ceil(n * p / q)`` iterations (lazy iterables are materialised to count)."""
     if not hasattr(iterable, "__len__"):
         iterable = list(iterable)
     total = len(iterable)
-    run = math.ceil(round(total * keep, 9))  # 10 * (1 - 0.7) must give 3, not 4
+    run = _ax_kept(total, numerator, denominator)
     selected = (
         iterable[:run]
         if isinstance(iterable, (range, list, tuple, str))
@@ -79,17 +91,74 @@ def _ax_truncate(iterable, keep, tally=None):
     return tally.count(then_tail(), lambda items: items)
 
 
-@runtime_helper(requires=("_ax_Tally",), imports=("import itertools", "import random"))
-def _ax_random(iterable, keep, seed, tally=None):
-    """Run a seeded random subset of ``round(n * keep)`` iterations (each with prob. keep if lazy)."""
-    rng = random.Random(seed)
-    size = len(iterable) if hasattr(iterable, "__len__") else None
+@runtime_helper()
+def _ax_hash(seed, position):
+    """A 32-bit hash of ``(seed, position)``: integer steps whose products stay below 2**63, so
+    numba's 64-bit integers give the same bits as Python's (``seed`` is below 2**32)."""
+    h = (seed * 0x2545F491 + position) & 0xFFFFFFFF
+    h = ((h >> 16) ^ h) * 0x45D9F3B & 0xFFFFFFFF
+    h = ((h >> 16) ^ h) * 0x45D9F3B & 0xFFFFFFFF
+    return (h >> 16) ^ h
+
+
+@runtime_helper(requires=("_ax_hash",))
+def _ax_pick(seed, position, left, needed, numerator, denominator):
+    """Whether the random policy runs the iteration at ``position``.
+
+    With ``left`` iterations left (this one included) of which ``needed`` must still run, it runs
+    with probability needed / left (selection sampling: exactly the kept count runs, every subset
+    of that size equally likely); when the length is unknown (``left < 0``), with probability p / q.
+    """
+    h = _ax_hash(seed, position)
+    if left < 0:
+        return h * denominator < numerator << 32
+    if left < 1 << 31:  # h * left / 2**32 in [0, left), a multiply where a division would be slow
+        return (h * left) >> 32 < needed
+    return h % left < needed
+
+
+@runtime_helper(requires=("_ax_kept", "_ax_pick"), imports=("import functools", "import operator"))
+@functools.lru_cache(maxsize=128)
+def _ax_random_choice(seed, size, numerator, denominator):
+    """The random policy's choice for a loop of ``size`` iterations, computed once per length:
+    (a flag per iteration, the positions that run, a function taking them from a sequence).
+    For an unknown length (``size < 0``), the flags of the first 1024 iterations."""
+    needed = _ax_kept(size, numerator, denominator)
+    length = size if size >= 0 else 1024
+    flags = bytearray(length)
+    for position in range(length):
+        left = size - position if size >= 0 else -1
+        if _ax_pick(seed, position, left, needed, numerator, denominator):
+            flags[position] = 1
+            needed -= 1
+    chosen = tuple(i for i in range(length) if flags[i])
+    if len(chosen) > 1:
+        take = operator.itemgetter(*chosen)
+    else:
+        def take(items):
+            return tuple(items[i] for i in chosen)
+    return bytes(flags), chosen, take
+
+
+@runtime_helper(requires=("_ax_Tally", "_ax_pick", "_ax_random_choice"), imports=("import itertools",))
+def _ax_random(iterable, numerator, denominator, seed, tally=None):
+    """Run a seeded random subset of ``ceil(n * p / q)`` iterations, as many as truncate runs
+    (each with probability p / q when the iterable has no length); see :func:`_ax_pick`."""
+    kind = type(iterable)
+    if tally is None and (kind is range or kind is list or kind is tuple or kind is str):
+        _, chosen, take = _ax_random_choice(seed, len(iterable), numerator, denominator)
+        if kind is range and iterable.start == 0 and iterable.step == 1:
+            return chosen  # the positions are the values
+        return take(iterable)  # C-level indexing: no per-skipped-iteration cost
+    if hasattr(iterable, "__len__"):
+        flags = _ax_random_choice(seed, len(iterable), numerator, denominator)[0]
+    else:
+        head = _ax_random_choice(seed, -1, numerator, denominator)[0]
+        rest = (_ax_pick(seed, i, -1, 0, numerator, denominator) for i in itertools.count(len(head)))
+        flags = itertools.chain(head, rest)
 
     def select(items):
-        if size is None:
-            return itertools.compress(items, iter(lambda: rng.random() < keep, None))
-        chosen = set(rng.sample(range(size), round(size * keep)))
-        return itertools.compress(items, [i in chosen for i in range(size)])
+        return itertools.compress(items, flags)
 
     return select(iterable) if tally is None else tally.count(iterable, select)
 
@@ -98,6 +167,18 @@ def _ax_random(iterable, keep, seed, tally=None):
 def _ax_sized(iterable):
     """``iterable`` itself when it has a length, else its items in a list (to count them)."""
     return iterable if hasattr(iterable, "__len__") else list(iterable)
+
+
+@runtime_helper()
+def _ax_size(iterable):
+    """The number of iterations, or -1 when the iterable has no length (an iterator)."""
+    return len(iterable) if hasattr(iterable, "__len__") else -1
+
+
+@runtime_helper()
+def _ax_head(items, count):
+    """The first ``count`` items of a sequence (a range stays a range)."""
+    return items[:count]
 
 
 @runtime_helper()
@@ -126,3 +207,72 @@ def _ax_rescale(value, before, seen, ran):
 def _ax_compensate(value, before, tally):
     """:func:`_ax_rescale` with the counts a tally took while the loop ran."""
     return _ax_rescale(value, before, tally.seen, tally.ran)
+
+
+NUMBA_TYPED = ("_ax_kept", "_ax_hash", "_ax_pick", "_ax_size", "_ax_sized", "_ax_head",
+               "_ax_snapshot", "_ax_rescale")
+
+
+@runtime_helper()
+def _ax_numba_perforation():
+    """Give numba the helpers compiled perforated loops call, those this module defines: the
+    integer ones compiled from their own source, the others picked by the argument's type."""
+    from numba import types
+    from numba.extending import overload, register_jitable
+    from numba.np.numpy_support import as_dtype
+
+    defined = globals()
+
+    def typed(name):
+        return overload(defined[name]) if name in defined else (lambda build: build)
+
+    for name in ("_ax_kept", "_ax_hash", "_ax_pick"):
+        if name in defined:
+            register_jitable(defined[name])
+
+    @typed("_ax_size")
+    def size(iterable):
+        if isinstance(iterable, types.IteratorType):
+            return lambda iterable: -1
+        return lambda iterable: len(iterable)
+
+    @typed("_ax_sized")
+    def sized(iterable):
+        if isinstance(iterable, types.IteratorType):
+            return lambda iterable: list(iterable)
+        return lambda iterable: iterable
+
+    @typed("_ax_head")
+    def head(items, count):
+        if isinstance(items, types.RangeType):
+            return lambda items, count: range(items.start, items.start + count * items.step, items.step)
+        return lambda items, count: items[:count]
+
+    @typed("_ax_snapshot")
+    def snapshot(value):
+        if isinstance(value, types.Array):
+            return lambda value: value.copy()
+        return lambda value: value
+
+    @typed("_ax_rescale")
+    def rescale(value, before, seen, ran):
+        number = value.dtype if isinstance(value, types.Array) else value
+        if isinstance(number, types.Float):  # NumPy scales float32 data in float32
+            kind = as_dtype(number).type
+
+            def scaled(value, before, seen, ran):
+                if ran == 0 or seen == ran:
+                    return value
+                return before + (value - before) * kind(seen / ran)
+
+            return scaled
+
+        def scaled_integers(value, before, seen, ran):  # become floats, in both branches
+            if ran == 0 or seen == ran:
+                return value * 1.0
+            return before + (value - before) * (seen / ran)
+
+        return scaled_integers
+
+
+numba_setup(_ax_numba_perforation, serves=NUMBA_TYPED)
