@@ -81,6 +81,13 @@ def test_short_loops_run_alike():
             assert python(X[:n], 1.0) == numba_variant(X[:n], 1.0), (setting.label(), n)
 
 
+def test_random_over_a_long_iterator_runs_alike():
+    config = {"kernels_for_tests.enumerate_weighted/for#0": ax.Perforate(0.5, "random", seed=5)}
+    xs = RNG.standard_normal(3000)  # past the flags Python computes ahead for an iterator
+    fn = K.enumerate_weighted
+    assert ax.apply(fn, config)(xs) == ax.apply(numba.njit(fn), config)(xs)
+
+
 def test_compensation_is_offered_on_a_compiled_loop_with_an_accumulator():
     (site,) = ax.sites(numba.njit(L.range_mean), families=["perforate"])
     policies = {(c.policy, c.compensate) for c in site.knob.choices}
