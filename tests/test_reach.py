@@ -186,6 +186,19 @@ def _spectral_norm_by_hand(u, *, halve_a):
     return math.sqrt(sum(a * b for a, b in zip(u, v)) / sum(b * b for b in v))
 
 
+def test_pyperformance_scimark_fft_stages_are_a_counting_while_loop():
+    from benchmarks.programs import pyperf_drivers as d
+
+    found = {s.id: s for s in ax.sites(d.scimark_fft, modules=d.MODULES, families="perforate")}
+    stages = found["bm_scimark.FFT_transform_internal/while#0"]
+    assert stages.facts["form"] == "counting" and ax.Perforate(0.5) in stages.knob.choices
+    assert found["bm_scimark.FFT_bitreverse/while#0"].knob.choices == ()  # k and j feed its exit
+    ((data,),) = d.scimark_inputs(1, points=16)
+    assert ax.apply(d.scimark_fft, {}, modules=d.MODULES)(data) == d.scimark_fft(data)
+    halved = ax.apply(d.scimark_fft, {stages.id: ax.Perforate(0.5)}, modules=d.MODULES)(data)
+    assert halved[0] != d.scimark_fft(data)[0] and len(halved[0]) == len(data)
+
+
 def test_the_reach_benchmark_measures_a_program_quickly():
     from benchmarks import reach
 
