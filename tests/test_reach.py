@@ -148,6 +148,15 @@ def test_the_exported_module_redirects_the_calls_it_changed(inputs, tmp_path, mo
     assert exported.pipeline(xs, fn) == target.build(config)(xs, fn) != rk.pipeline(xs, fn)
 
 
+def test_methods_written_as_third_party_code_writes_them_are_lifted():
+    site = "reach_kernels.Written.scaled/for#0"
+    examples = [([1.0, 2.0],)]  # Written().scaled: the object is made in the call, a run finds it
+    assert site in _ids(ax.sites(rk.written, example_inputs=examples))  # a column-0 comment, a docstring
+    variant = ax.apply(rk.written, {site: ax.Perforate(0.5)}, example_inputs=examples)
+    assert variant([1.0, 2.0, 3.0]) == [3.0, 9.0]  # the default from the class body: 3.0
+    assert rk.Written.scaled.__defaults__ == (3.0,) and rk.written([1.0]) == [3.0]
+
+
 def test_pyperformance_nbody_through_module_attributes():
     from benchmarks.programs import pyperf_drivers as d
 

@@ -63,10 +63,10 @@ class Resolved:
     reason: str = ""
 
 
-def position(node: ast.AST, shift: int = 0) -> Position:
-    """A node's position as the interpreter reports it, ``shift`` columns to the right (the
-    indentation that dedenting a method's source removed)."""
-    return (node.lineno, node.end_lineno, node.col_offset + shift, node.end_col_offset + shift)
+def position(node: ast.AST) -> Position:
+    """A node's position as the interpreter reports it (the tree is parsed where it stands in
+    its file, so the columns are the file's)."""
+    return (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
 
 
 def call_nodes(tree: ast.FunctionDef) -> Iterable[ast.Call]:
