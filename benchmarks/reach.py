@@ -1,9 +1,10 @@
 """Reach: what approxify finds in code written the way people write it, and a tuning of each.
 
-Three programs, each driven as a user calls it: pyperformance's ``bm_nbody`` (the user's
-function calls ``bm_nbody.advance(...)`` and the others as module attributes) and
+Four programs, each driven as a user calls it: pyperformance's ``bm_nbody`` (the user's
+function calls ``bm_nbody.advance(...)`` and the others as module attributes),
 ``bm_spectral_norm`` (the same, and inside it ``eval_times_u(part_A_times_u, u)`` passes the
-function that does the work as an argument), both third-party code installed from PyPI (see
+function that does the work as an argument) and ``bm_scimark``'s FFT (its stages a ``while``
+loop), third-party code installed from PyPI (see
 :mod:`.thirdparty`, :mod:`.programs.pyperf_drivers`); and :mod:`.programs.portfolio`, our own,
 built from classes whose methods call methods. For each: the sites ``ax.sites`` lists with a few
 example inputs, how many calls it saw and did not follow, and ``ax.approximate`` at a 5% bound
@@ -24,7 +25,7 @@ from .child import child_main, run_each
 BOUND = 0.05
 TUNING, HELDOUT = 60, 120
 TRIALS, QUICK_TRIALS = 16, 2
-PROGRAMS = ("nbody", "spectral_norm", "portfolio")
+PROGRAMS = ("nbody", "spectral_norm", "scimark_fft", "portfolio")
 
 
 def _program(name: str) -> tuple[Any, Any, list[str], str]:
@@ -37,6 +38,9 @@ def _program(name: str) -> tuple[Any, Any, list[str], str]:
     if name == "nbody":
         return drivers.nbody_energy, drivers.nbody_inputs, drivers.MODULES, \
             "bm_nbody.advance(...) and others as module attributes"
+    if name == "scimark_fft":
+        return drivers.scimark_fft, drivers.scimark_inputs, drivers.MODULES, \
+            "bm_scimark.FFT_transform(...) and FFT_inverse: its stages a while loop"
     return drivers.spectral_norm, drivers.spectral_inputs, drivers.MODULES, \
         "bm_spectral_norm.eval_AtA_times_u(...); inside, a function passed as an argument"
 
@@ -74,8 +78,8 @@ def markdown(figures: dict[str, Any], *, quick: bool = False) -> list[str]:
         "Each program driven as a user calls it; `ax.sites(fn, modules=..., example_inputs=3 inputs)` "
         "lists its sites, then `ax.approximate(fn, inputs, bound="
         f"{figures['bound']}, modules=...)` with {figures['trials']} search trials, "
-        f"{figures['tuning']} tuning and {figures['heldout']} held-out inputs. bm_nbody and "
-        "bm_spectral_norm are pyperformance 1.14.0's (MIT), installed, not copied.",
+        f"{figures['tuning']} tuning and {figures['heldout']} held-out inputs. bm_nbody, "
+        "bm_spectral_norm and bm_scimark are pyperformance 1.14.0's (MIT), installed, not copied.",
         "",
         "| program | how it is called | sites found | calls not followed | best | certified speedup | held-out loss |",
         "|---|---|---|---|---|---|---|",

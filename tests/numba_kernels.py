@@ -9,6 +9,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+import forms_kernels
+
 
 @numba.njit
 def weighted_sum(x, w):
@@ -78,3 +80,7 @@ def stencil(u):
     for i in range(1, u.shape[0] - 1):
         out[i] = u[i] + 0.25 * (u[i - 1] - 2.0 * u[i] + u[i + 1])
     return out
+
+
+# the plain function compiled as it is (its while forms are inline arithmetic): same site ids
+while_sum = numba.njit(forms_kernels.while_sum)

@@ -60,3 +60,24 @@ def make_inputs(n, size=96, seed=0):
     import random
     rng = random.Random(seed)
     return [([rng.random() for _ in range(size)], square) for _ in range(n)]
+
+
+class Written:
+    """Methods written as third-party code writes them (pyperformance's bm_go, bm_hexiom, bm_chaos)."""
+
+    SCALE = 3.0
+
+    def scaled(self, xs, scale=SCALE):  # the default names what only the class body defines
+        """Each value times ``scale``.
+
+            An indented paragraph: the docstring is kept as written.
+        """
+        out = []
+        for x in xs:
+#           a comment at column 0 inside the method
+            out.append(x * scale)
+        return out
+
+
+def written(xs):
+    return Written().scaled(xs)

@@ -117,7 +117,7 @@ def test_compiled_random_picks_each_iteration_in_the_loop():
 def test_compiled_truncate_iterates_a_shorter_range():
     after = body(numba.njit(L.range_mean), {sid(L.range_mean): ax.Perforate(0.75, "truncate")})
     assert "_ax_items_0 = range(x.shape[0])\n    _ax_n_0 = len(_ax_items_0)" in after
-    assert "_ax_m_0 = _ax_kept(_ax_n_0, 1, 4)\n    for i in _ax_head(_ax_items_0, _ax_m_0):" in after
+    assert "_ax_m_0 = _ax_kept(_ax_n_0, 1, 4)\n    for i in _ax_first(_ax_items_0, _ax_m_0):" in after
     lazy = body(numba.njit(K.enumerate_weighted),
                 {"kernels_for_tests.enumerate_weighted/for#0": ax.Perforate(0.5, "truncate")})
     assert "_ax_items_0 = _ax_sized(enumerate(xs))" in lazy  # counted, as in Python

@@ -148,6 +148,15 @@ def test_the_exported_module_redirects_the_calls_it_changed(inputs, tmp_path, mo
     assert exported.pipeline(xs, fn) == target.build(config)(xs, fn) != rk.pipeline(xs, fn)
 
 
+def test_methods_written_as_third_party_code_writes_them_are_lifted():
+    site = "reach_kernels.Written.scaled/for#0"
+    examples = [([1.0, 2.0],)]  # Written().scaled: the object is made in the call, a run finds it
+    assert site in _ids(ax.sites(rk.written, example_inputs=examples))  # a column-0 comment, a docstring
+    variant = ax.apply(rk.written, {site: ax.Perforate(0.5)}, example_inputs=examples)
+    assert variant([1.0, 2.0, 3.0]) == [3.0, 9.0]  # the default from the class body: 3.0
+    assert rk.Written.scaled.__defaults__ == (3.0,) and rk.written([1.0]) == [3.0]
+
+
 def test_pyperformance_nbody_through_module_attributes():
     from benchmarks.programs import pyperf_drivers as d
 
@@ -184,6 +193,19 @@ def _spectral_norm_by_hand(u, *, halve_a):
         v = times(times(u, False, halve_a), True, False)
         u = times(times(v, False, halve_a), True, False)
     return math.sqrt(sum(a * b for a, b in zip(u, v)) / sum(b * b for b in v))
+
+
+def test_pyperformance_scimark_fft_stages_are_a_counting_while_loop():
+    from benchmarks.programs import pyperf_drivers as d
+
+    found = {s.id: s for s in ax.sites(d.scimark_fft, modules=d.MODULES, families="perforate")}
+    stages = found["bm_scimark.FFT_transform_internal/while#0"]
+    assert stages.facts["form"] == "counting" and ax.Perforate(0.5) in stages.knob.choices
+    assert found["bm_scimark.FFT_bitreverse/while#0"].knob.choices == ()  # k and j feed its exit
+    ((data,),) = d.scimark_inputs(1, points=16)
+    assert ax.apply(d.scimark_fft, {}, modules=d.MODULES)(data) == d.scimark_fft(data)
+    halved = ax.apply(d.scimark_fft, {stages.id: ax.Perforate(0.5)}, modules=d.MODULES)(data)
+    assert halved[0] != d.scimark_fft(data)[0] and len(halved[0]) == len(data)
 
 
 def test_the_reach_benchmark_measures_a_program_quickly():

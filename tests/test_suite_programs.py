@@ -258,7 +258,8 @@ def test_sites_jpeg_precision():
 
 def test_sites_swaptions_loops():
     ids = {s.id for s in ax.sites(swaptions.price, families=["perforate"])}
-    assert {f"swaptions.price/for#{k}" for k in range(3)} | {"swaptions.swap_value/for#0"} == ids
+    assert {f"swaptions.price/for#{k}" for k in range(3)} | {"swaptions.swap_value/for#0",
+                                                             "swaptions.initial_curve/comp#0"} == ids
 
 
 def test_sites_jmeint_substitutes_the_helper():

@@ -63,10 +63,10 @@ class Resolved:
     reason: str = ""
 
 
-def position(node: ast.AST, shift: int = 0) -> Position:
-    """A node's position as the interpreter reports it, ``shift`` columns to the right (the
-    indentation that dedenting a method's source removed)."""
-    return (node.lineno, node.end_lineno, node.col_offset + shift, node.end_col_offset + shift)
+def position(node: ast.AST) -> Position:
+    """A node's position as the interpreter reports it (the tree is parsed where it stands in
+    its file, so the columns are the file's)."""
+    return (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
 
 
 def call_nodes(tree: ast.FunctionDef) -> Iterable[ast.Call]:
@@ -118,6 +118,24 @@ def resolve(node: ast.Call, func: types.FunctionType, *, local: set[str],
     return _judge(value, dispatch=through_class or isinstance(value, type), is_user=is_user)
 
 
+def static_value(node: ast.expr, func: types.FunctionType, *, local: set[str]) -> Any:
+    """What a name or a chain of attributes (``np.sum``) in ``func`` refers to, read without
+    running anything; None when it is local, undefined or not such a chain. A builtin name
+    the module does not define is the builtin."""
+    chain = _chain(node)
+    if chain is None or chain[0] in local:
+        return None
+    value = _global_or_free(func, chain[0])
+    if value is _MISSING:
+        value = getattr(builtins, chain[0], None)
+    for name in chain[1:]:
+        try:
+            value = inspect.getattr_static(value, name)
+        except AttributeError:
+            return None
+    return value
+
+
 def _judge(value: Any, *, dispatch: bool, is_user: Callable[[Any], bool]) -> Resolved:
     if isinstance(value, type):
         init = value.__dict__.get("__init__") or _inherited_init(value)
@@ -164,6 +182,9 @@ def not_followed(value: Any) -> str:
         return f"module {module} is not the user's; name it in modules= to follow it"
     if isinstance(value, type):
         return f"class {value.__qualname__} of {value.__module__}"
+    module = getattr(value, "__module__", None)
+    if callable(value) and isinstance(module, str):
+        return f"{module}.{getattr(value, '__name__', type(value).__name__)} is compiled, not Python source"
     return f"a {type(value).__name__} object, not a Python function"
 
 

@@ -16,7 +16,6 @@ import functools
 import inspect
 import operator
 import sys
-import textwrap
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -49,7 +48,6 @@ class LiftedFunction:
     # calls reached otherwise (``mod.f``, ``self.m``, ``Foo()``, traced values): position -> edge
     calls: Mapping[Position, CallEdge] = field(default_factory=dict)
     skipped: tuple[Skipped, ...] = ()  # calls seen and not followed, with the reason
-    shift: int = 0  # columns the dedented source lost (a method's indentation)
     pristine: str = field(default="", compare=False, repr=False)  # ast.dump of the tree as lifted
 
     @property
@@ -264,10 +262,10 @@ def lift(fn: Any, *, modules: Iterable[str] = (), hints: Iterable[CallHint] = ()
             continue
         key = _unique_key(_function_key(func), functions)
         by_id[id(func)] = key
-        tree, filename, shift = _parse(func)
+        tree, filename = _parse(func)
         callee_funcs = _find_callees(func, tree, scope, dispatchers)
         lifted = LiftedFunction(key, func, tree, filename, callee_funcs, dispatchers.get(id(func)),
-                                shift=shift, pristine=ast.dump(tree))
+                                pristine=ast.dump(tree))
         calls, skipped = _other_calls(lifted, scope, by_caller.get(reference(func), {}), seen)
         functions[key] = replace(lifted, calls=calls, skipped=skipped)
         pending.extend(f for f in callee_funcs.values() if id(f) not in by_id)
@@ -323,9 +321,8 @@ def _is_builtin_like(fn: Any) -> bool:
     return type(fn).__name__ in {"method-wrapper", "wrapper_descriptor", "method_descriptor", "ufunc"}
 
 
-def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str, int]:
-    """The definition of ``func`` (lines numbered as in its file), its file, and the columns
-    the dedenting took off (a method's indentation)."""
+def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+    """The definition of ``func`` (lines and columns numbered as in its file) and its file."""
     name = func.__qualname__
     try:
         lines, first = inspect.getsourcelines(func)
@@ -335,8 +332,10 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str, int]:
             f"function {name} has no source file approxify can read ({exc}); functions typed "
             "into an interactive prompt or built with exec have none. Put it in a .py file."
         ) from None
-    source = textwrap.dedent("".join(lines))
-    shift = len(lines[0].rstrip("\r\n")) - len(source.split("\n", 1)[0].rstrip("\r"))
+    # a method is parsed where it stands, inside a block: dedenting its text would also change
+    # its multi-line strings, and a comment at column 0 inside it stops textwrap.dedent
+    indented = lines[0][:1] in (" ", "\t")
+    source = ("if True:\n" if indented else "") + "".join(lines)
     try:
         module = ast.parse(source)
     except SyntaxError as exc:
@@ -344,7 +343,9 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str, int]:
             f"the source of {name} could not be parsed on its own ({exc.msg}); "
             "is it defined on one line with other code?"
         ) from None
-    tree = module.body[0] if module.body else None
+    body = module.body[0].body if indented and module.body and isinstance(module.body[0], ast.If) else module.body
+    tree = body[0] if body else None
+    first -= 1 if indented else 0
     if not isinstance(tree, ast.FunctionDef) or tree.name != func.__name__:
         raise UnsupportedTarget(f"could not isolate the definition of {name} in {filename}.")
     ast.increment_lineno(tree, first - 1)
@@ -355,7 +356,7 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str, int]:
             "variant of the function measured. Reload the module (importlib.reload) or restart "
             "Python, then try again."
         )
-    return tree, filename, shift
+    return tree, filename
 
 
 def future_flags(func: types.FunctionType) -> int:
@@ -448,7 +449,7 @@ def _other_calls(
     for node in sorted(call_nodes(lifted.tree), key=lambda n: (n.lineno, n.col_offset)):
         if isinstance(node.func, ast.Name) and node.func.id in lifted.callees:
             continue
-        where, text = position(node, lifted.shift), ast.unparse(node.func)
+        where, text = position(node), ast.unparse(node.func)
         found = resolve(node, func, local=local, is_user=lambda v: _is_user_function(v, scope))
         callees: list[types.FunctionType] = [found.function] if found.function is not None else []
         traced = not callees and where in hinted
@@ -579,6 +580,11 @@ def _compile_function(
     tree = rewired(lifted, changed)  # a method's variant: a plain function, bound per call
     if lifted.jitted:  # compiled below with the user's numba options instead
         tree.decorator_list = []
+    elif not tree.decorator_list:
+        # the defaults are the original's (copies, set below): their expressions may name what
+        # only the class body defines (``def next(self, s=STRATEGY)``)
+        tree.args.defaults = [ast.Constant(None) for _ in tree.args.defaults]
+        tree.args.kw_defaults = [None if d is None else ast.Constant(None) for d in tree.args.kw_defaults]
     if refresh:  # after the docstring, so the variant keeps it
         at = 1 if ast.get_docstring(tree) is not None else 0
         call = ast.Expr(ast.Call(func=ast.Name(id=REFRESH, ctx=ast.Load()), args=[], keywords=[]))
@@ -644,7 +650,7 @@ def _rewire(tree: ast.FunctionDef, lifted: LiftedFunction, changed: set[str]) ->
     for node in call_nodes(tree):
         if not hasattr(node, "lineno"):  # a call a transform added
             continue
-        edge = lifted.calls.get(position(node, lifted.shift))
+        edge = lifted.calls.get(position(node))
         if edge is None or ast.unparse(node.func) != edge.text:
             continue
         reached = [key for key in edge.callees if key in changed]

@@ -12,7 +12,7 @@ keeps its iterable and decides in the loop, with local integers::
         _ax_ran_0 += 1
         ...
 
-Truncate iterates ``_ax_head(items, m)`` (a shorter range, a slice), and modulo every k-th of a
+Truncate iterates ``_ax_first(items, m)`` (a shorter range, a slice), and modulo every k-th of a
 ``range`` a strided range. The decisions and counts are those the Python selectors make, from
 the same integer helpers, so both variants run the same iterations and compensate alike.
 """
@@ -101,7 +101,7 @@ _TRUNCATED = (
     "{items} = ITER\n{n} = len({items})\n{m} = _ax_kept({n}, {p}, {q})",
     "",
     "",
-    "_ax_head({items}, {m})",
+    "_ax_first({items}, {m})",
 )
 _TRUNCATED_COUNTED = (
     _TRUNCATED[0] + "\n{seen} = 0\n{ran} = 0", "{seen} += 1\n{ran} += 1", "{seen} = {n}", _TRUNCATED[3],

@@ -1,4 +1,6 @@
-"""Loop perforation for Python functions: every ``for`` loop is a site.
+"""Loop perforation for Python functions: every ``for`` loop is a site, and so is every
+comprehension clause (:mod:`.comprehensions`) and every ``while`` loop (:mod:`.while_loops`);
+with example inputs, every reduction over a long axis of a float array (:mod:`.arrays`).
 
 The rewrite only wraps the loop's iterable (``for x in _ax_modulo(xs, 1, 2)``, or
 ``range(...)[::2]`` for a plain ``range``), so ``break``, ``continue``, ``else`` and ``return``
@@ -22,8 +24,10 @@ from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
 from .._base import Transform, register
+from . import arrays, comprehensions, while_loops
 from . import runtime as _runtime  # noqa: F401  (registers the helpers)
 from .compiled import compiled_loop, kept_share
+from .scopes import walk_same_scope as _walk_same_scope
 
 RATES = (0.25, 0.5, 0.75)
 POLICIES = ("modulo", "truncate", "random")
@@ -43,12 +47,37 @@ class PythonPerforation(Transform):
     family = "perforate"
     target = "python"
     order = 0
+    examples = 3  # which reductions sum long float arrays: the loops need no run
+
+    def observe(self, program: PythonProgram, examples, *, name: str) -> arrays.Observed:
+        return arrays.observe(program, examples)
+
+    def resolve(self, program: PythonProgram, site_id: str) -> Site | None:
+        """A reduction a saved config names, on a program that has not run: found in the source."""
+        key, _, rest = site_id.rpartition("/reduce#")
+        if key not in program.functions or not rest.isdigit():
+            return None
+        lifted = program.functions[key]
+        for node, reduction in arrays.candidates(lifted):
+            if reduction.index == int(rest):
+                return self._reduction_site(lifted, node, reduction, None)
+        return None
 
     def discover(self, program: PythonProgram) -> list[Site]:
         sites = []
+        observed = program.observed(self.family)
         for lifted in program.functions.values():
             for index, loop in enumerate(loops(lifted.tree)):
                 sites.append(self._site(lifted, index, loop))
+            sums = comprehensions.reductions(lifted, lifted.tree)
+            for index, (comp, clause) in enumerate(comprehensions.clauses(lifted.tree)):
+                sites.append(self._clause_site(lifted, index, comp, clause, sums.get(id(comp), (None,))[0]))
+            for index, loop in enumerate(while_loops.while_loops(lifted.tree)):
+                sites.append(self._while_site(lifted, index, loop))
+            for node, reduction in arrays.candidates(lifted) if observed is not None else ():
+                length = observed.lengths.get((lifted.key, reduction.index))
+                if length is not None and length >= arrays.MIN_LENGTH:
+                    sites.append(self._reduction_site(lifted, node, reduction, length))
         return sites
 
     def check(self, program: PythonProgram, site: Site, setting: Setting) -> None:
@@ -60,19 +89,28 @@ class PythonPerforation(Transform):
             )
 
     def apply(self, program: PythonProgram, settings: Mapping[Site, Setting]) -> PythonProgram:
-        by_function: dict[str, dict[int, Perforate]] = {}
+        # function -> kind of locator -> index -> setting
+        by_function: dict[str, dict[type, dict[int, Perforate]]] = {}
         for site, setting in settings.items():
             assert isinstance(setting, Perforate)
             if not setting.is_exact:
-                by_function.setdefault(site.locator.function, {})[site.locator.index] = setting
+                kinds = by_function.setdefault(site.locator.function, {})
+                kinds.setdefault(type(site.locator), {})[site.locator.index] = setting
         helpers: set[str] = set()
         for key, chosen in by_function.items():
             lifted = program.functions[key]
             tree = copy.deepcopy(lifted.tree)
-            rewriter = _LoopRewriter(lifted, tree, chosen)
-            rewriter.visit(tree)
-            helpers |= rewriter.helpers
-            program = program.with_tree(key, tree)
+            # every rewriter numbers its nodes on the copy before any of them changes it
+            fors = _LoopRewriter(lifted, tree, chosen.get(Loop, {}))
+            clauses = comprehensions.ClauseRewriter(lifted, tree, chosen.get(comprehensions.Clause, {}), fors)
+            whiles = while_loops.WhileRewriter(lifted, tree, chosen.get(while_loops.WhileLoop, {}))
+            reductions = arrays.ReductionRewriter(lifted, tree, chosen.get(arrays.Reduction, {}))
+            reductions.visit(tree)
+            clauses.rewrite(tree)
+            whiles.visit(tree)
+            fors.visit(tree)
+            helpers |= fors.helpers | whiles.helpers | reductions.helpers
+            program = program.with_tree(key, ast.fix_missing_locations(tree))
         return program.with_helpers(helpers)
 
     @staticmethod
@@ -92,6 +130,60 @@ class PythonPerforation(Transform):
             facts={"accumulators": accumulators, "early_exit": _has_early_exit(loop)},
             locator=Loop(lifted.key, index),
         )
+
+    @staticmethod
+    def _clause_site(lifted: LiftedFunction, index: int, comp: ast.expr, clause: ast.comprehension,
+                     reduction: str | None) -> Site:
+        choices = [Perforate(rate, policy) for policy in POLICIES for rate in RATES]
+        if reduction == "sum":
+            choices += [Perforate(r, p, compensate=True) for p in POLICIES for r in RATES]
+        if lifted.jitted:
+            choices = [c for c in choices if not _clause_needs_helpers(lifted, index, c)]
+        return Site(
+            id=f"{lifted.key}/comp#{index}", family="perforate", target="python",
+            knob=Knob(Perforate(), tuple(choices)), where=lifted.where(clause.iter),
+            detail=comprehensions.describe(lifted, comp, clause, reduction),
+            facts={"reduction": reduction}, locator=comprehensions.Clause(lifted.key, index),
+        )
+
+    @staticmethod
+    def _while_site(lifted: LiftedFunction, index: int, loop: ast.While) -> Site:
+        shape = while_loops.shape(loop, lifted)
+        choices = while_loops.choices(shape, RATES)
+        if lifted.jitted:  # the inline forms compile; the compensation's helpers do not
+            choices = [c for c in choices if not c.compensate]
+        test = ast.unparse(loop.test)
+        detail = f"while {test if len(test) < 40 else test[:37] + '...'}"
+        if shape.reason:
+            detail += f" (no choices: {shape.reason})"
+        form = "counting" if shape.counting is not None else "skips its work" if shape.work else None
+        return Site(
+            id=f"{lifted.key}/while#{index}", family="perforate", target="python",
+            knob=Knob(Perforate(), tuple(choices)), where=lifted.where(loop), detail=detail,
+            facts={"form": form, "accumulators": list(shape.accumulators), "reason": shape.reason or None},
+            locator=while_loops.WhileLoop(lifted.key, index),
+        )
+
+
+    @staticmethod
+    def _reduction_site(lifted: LiftedFunction, node: ast.expr, reduction: arrays.Reduction,
+                        length: int | None) -> Site:
+        what = "sum, scaled" if reduction.sums else "scale-free"
+        seen = f"; axis of {length} on the example inputs" if length is not None else ""
+        return Site(
+            id=f"{lifted.key}/reduce#{reduction.index}", family="perforate", target="python",
+            knob=Knob(Perforate(), tuple(arrays.choices(reduction, RATES, POLICIES))),
+            where=lifted.where(node), detail=f"{reduction.written} ({what}{seen})",
+            facts={"operation": reduction.operation, "length": length, "profiled": length is not None},
+            locator=reduction,
+        )
+
+
+def _clause_needs_helpers(lifted: LiftedFunction, index: int, setting: Perforate) -> bool:
+    tree = copy.deepcopy(lifted.tree)
+    selection = _LoopRewriter(lifted, tree, {})
+    comprehensions.ClauseRewriter(lifted, tree, {index: setting}, selection).rewrite(tree)
+    return bool(selection.helpers)
 
 
 def loops(tree: ast.AST) -> Iterator[ast.For]:
@@ -128,17 +220,6 @@ def accumulators_of(loop: ast.For, function: ast.FunctionDef) -> list[ast.expr]:
     return list(found.values())
 
 
-def _walk_same_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Nodes of ``body`` without descending into nested functions, lambdas or classes."""
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)
-
-
 def _stored_names(tree: ast.AST, *, outside: ast.AST | None = None) -> set[str]:
     skip = set(map(id, ast.walk(outside))) if outside is not None else set()
     return {
@@ -169,6 +250,8 @@ class _LoopRewriter(ast.NodeTransformer):
         self.lifted = lifted
         self.tree = tree
         self.by_node = {id(loop): (i, chosen[i]) for i, loop in enumerate(loops(tree)) if i in chosen}
+        # read before any rewriter changes the tree (another site's compensation adds statements)
+        self.accumulators = {id(loop): accumulators_of(loop, tree) for loop in loops(tree) if id(loop) in self.by_node}
         self.helpers: set[str] = set()
         self.range_is_builtin = "range" not in lifted.func.__globals__ and "range" not in _stored_names(
             tree
@@ -176,7 +259,7 @@ class _LoopRewriter(ast.NodeTransformer):
 
     def visit_For(self, node: ast.For) -> ast.AST | list[ast.stmt]:
         found = self.by_node.get(id(node))
-        accumulators = accumulators_of(node, self.tree) if found else []  # before children change
+        accumulators = self.accumulators.get(id(node), [])
         self.generic_visit(node)
         if found is None:
             return node

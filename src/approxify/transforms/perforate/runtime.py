@@ -176,7 +176,7 @@ def _ax_size(iterable):
 
 
 @runtime_helper()
-def _ax_head(items, count):
+def _ax_first(items, count):
     """The first ``count`` items of a sequence (a range stays a range)."""
     return items[:count]
 
@@ -209,7 +209,7 @@ def _ax_compensate(value, before, tally):
     return _ax_rescale(value, before, tally.seen, tally.ran)
 
 
-NUMBA_TYPED = ("_ax_kept", "_ax_hash", "_ax_pick", "_ax_size", "_ax_sized", "_ax_head",
+NUMBA_TYPED = ("_ax_kept", "_ax_hash", "_ax_pick", "_ax_size", "_ax_sized", "_ax_first",
                "_ax_snapshot", "_ax_rescale")
 
 
@@ -242,7 +242,7 @@ def _ax_numba_perforation():
             return lambda iterable: list(iterable)
         return lambda iterable: iterable
 
-    @typed("_ax_head")
+    @typed("_ax_first")
     def head(items, count):
         if isinstance(items, types.RangeType):
             return lambda items, count: range(items.start, items.start + count * items.step, items.step)
