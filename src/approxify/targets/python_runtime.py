@@ -29,6 +29,9 @@ def runtime_helper(
     def register(obj: Any) -> Any:
         name = obj.__name__
         assert name.startswith(PREFIX), name
+        other = _HELPERS.get(name)
+        assert other is None or other.__module__ == obj.__module__, (  # a reload is no clash
+            f"two runtime helpers named {name}: in {other.__module__} and {obj.__module__}")
         _HELPERS[name] = obj
         _REQUIRES[name] = tuple(requires)
         _IMPORTS[name] = tuple(imports)
