@@ -128,6 +128,19 @@ def test_a_conv1d_is_pruned_and_factored_as_the_linear_it_computes():
     assert torch.allclose(run(factored, x), x @ best.t() + layer.bias, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_gpt2_as_it_comes_is_tuned_on_its_logits():
+    model = gpt2()  # its forward returns a ModelOutput: compared by its first field, the logits
+    batches = [torch.randint(0, 100, (2, 8), generator=torch.Generator().manual_seed(i)) for i in range(40)]
+    result = ax.approximate(model, batches, quality="rel_l2", bound=0.1, cost="bytes", families=["precision"],
+                            select="transformer.h.*.mlp.c_fc/precision", budget=ax.Budget(trials=2),
+                            progress=False, seed=0)
+    assert result.best.certified and not result.best.is_exact
+    assert set(result.best.config) == {f"transformer.h.{i}.mlp.c_fc/precision" for i in range(2)}
+    exact, variant = run(model, batches[0]).logits, run(result.program(), batches[0]).logits
+    assert 0 < float((variant - exact).norm() / exact.norm()) < 0.1
+
+
 def test_gpt2s_tied_head_is_pruned_alone():
     model = Logits(gpt2())
     assert model.model.lm_head.weight is model.model.transformer.wte.weight
@@ -320,6 +333,35 @@ def test_a_layer_that_never_ran_has_no_choices_and_says_so():
         ax.apply(model, {"spare": ax.Substitute("lowrank", rank=4)}, example_inputs=negative[:3])
     # without example inputs nothing is known to be dead
     assert ax.sites(model, select="spare/substitute")[0].knob.choices
+
+
+class Gated(nn.Module):
+    """Blocks of one type, of which only the first calls its ``extra`` layer."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.blocks = nn.ModuleList(nn.ModuleDict({"main": nn.Linear(8, 8), "extra": nn.Linear(8, 8)})
+                                    for _ in range(3))
+
+    def forward(self, x):
+        for i, block in enumerate(self.blocks):
+            x = x + block["main"](x)
+            if i == 0:
+                x = x + block["extra"](x)
+        return x
+
+
+def test_a_dead_layer_leaves_its_role_and_the_blocks_that_ran_are_still_tuned_as_one():
+    from approxify.search.groups import group_sites
+
+    sites = ax.sites(Gated(), families=["precision"], example_inputs=BATCHES[:2])
+    tuned, groups = group_sites(sites, "blocks")
+    assert groups == {"blocks:blocks.*.main/precision": [f"blocks.{i}.main/precision" for i in range(3)]}
+    alone = {s.id: s for s in tuned}
+    assert alone["blocks.0.extra/precision"].knob.choices
+    assert alone["blocks.1.extra/precision"].knob.choices == () == alone["blocks.2.extra/precision"].knob.choices
+    assert next(s for s in tuned if s.id.startswith("blocks:")).knob.choices
 
 
 def test_a_change_to_a_dead_layer_is_never_chosen():

@@ -42,7 +42,8 @@ def layer_site(path: str, module: Any, family: str, knob: Knob, *, model: Any = 
 def mark_unrun(program: TorchProgram, sites: list[Site]) -> list[Site]:
     """``sites`` with those whose layer never ran on the example inputs (when they ran) left
     without choices, saying so: a change to code the inputs never reach changes nothing the
-    tuner can measure, and is never chosen."""
+    tuner can measure, and is never chosen. Such a layer leaves its role, so the same layer of
+    the blocks that ran is still tuned as one."""
     if program.ran is None:
         return sites
     marked = []
@@ -50,8 +51,9 @@ def mark_unrun(program: TorchProgram, sites: list[Site]) -> list[Site]:
         if site.locator.path in program.ran:
             marked.append(site)
             continue
+        facts = {k: v for k, v in site.facts.items() if k != "role"}
         marked.append(replace(site, knob=replace(site.knob, choices=()), detail=f"{site.detail}: {NOT_RUN}",
-                              facts={**site.facts, "ran": False, "reason": NOT_RUN}))
+                              facts={**facts, "ran": False, "reason": NOT_RUN}))
     return marked
 
 
