@@ -121,7 +121,9 @@ def test_a_conv1d_is_pruned_and_factored_as_the_linear_it_computes():
     linear = as_linear(layer)
     x = torch.randn(5, 64)
     assert torch.allclose(linear(x), layer(x), atol=1e-6)
+    state = torch.random.get_rng_state()
     factored = ax.apply(model, {path: ax.Substitute("lowrank", rank=63)}).get_submodule(path)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the factors draw nothing
     assert [type(m) for m in factored] == [nn.Linear, nn.Linear]
     u, s, vh = torch.linalg.svd(layer.weight.detach().double().t(), full_matrices=False)
     best = ((u[:, :63] * s[:63]) @ vh[:63]).float()  # the best rank-63 weight, (out, in)
@@ -382,7 +384,9 @@ def test_a_forward_with_control_flow_keeps_working_for_every_family():
     examples = taken[:2] + negative[:2]
     sites = ax.sites(model, example_inputs=examples)
     # torch.fx cannot trace the branch: no consumer is known outside the loop, so no neurons
-    assert all(c.policy == "magnitude" for c in {s.id: s for s in sites}["positive/perforate"].knob.choices)
+    pruned = {s.id: s for s in sites}["positive/perforate"]
+    assert all(c.policy == "magnitude" for c in pruned.knob.choices)
+    assert "torch.fx cannot trace the model's forward (TraceError" in pruned.facts["untraced"]
     for site in sites:
         for setting in site.knob.choices[:1] + site.knob.choices[-1:]:
             variant = ax.apply(model, {site.id: setting}, example_inputs=examples)

@@ -1,6 +1,6 @@
 """Linear-like layers as people build them, seen as ``nn.Linear`` by the families.
 
-Three kinds of layer compute ``x W^T + b`` without being an ``nn.Linear`` a family can edit:
+Two kinds of layer compute ``x W^T + b`` without being an ``nn.Linear`` a family can edit:
 
 - ``transformers``' ``Conv1D`` (GPT-2's ``c_attn``, ``c_fc``, ``c_proj``) stores its weight
   transposed, ``(in, out)``: :func:`as_linear` gives the equivalent ``nn.Linear``;
@@ -49,11 +49,17 @@ def features(layer: Any) -> tuple[int, int]:
     return int(layer.in_features), int(layer.out_features)
 
 
-def linear_from(weight: Any, bias: Any) -> Any:
-    """A new ``nn.Linear`` holding copies of ``weight`` ``(out, in)`` and ``bias``; nothing is
-    drawn from torch's random generator (the user's RNG state stays as it was)."""
+def linear_from(weight: Any, bias: Any, *, share: bool = False) -> Any:
+    """A new ``nn.Linear`` holding copies of ``weight`` ``(out, in)`` and ``bias`` (``share``:
+    the tensors themselves, for a layer only read); nothing is drawn from torch's random
+    generator (the user's RNG state stays as it was)."""
     torch = require_torch()
     out_features, in_features = weight.shape
+    if share:
+        layer = torch.nn.utils.skip_init(torch.nn.Linear, in_features, out_features, bias=False, device="meta")
+        layer.weight = torch.nn.Parameter(weight.detach(), requires_grad=False)
+        layer.bias = None if bias is None else torch.nn.Parameter(bias.detach(), requires_grad=False)
+        return layer
     layer = torch.nn.utils.skip_init(torch.nn.Linear, in_features, out_features, bias=bias is not None,
                                      device=weight.device, dtype=weight.dtype)
     with torch.no_grad():
@@ -63,14 +69,14 @@ def linear_from(weight: Any, bias: Any) -> Any:
     return layer
 
 
-def as_linear(layer: Any) -> Any:
+def as_linear(layer: Any, *, share: bool = False) -> Any:
     """The ``nn.Linear`` that computes what ``layer`` (a Conv1D, or a Linear) computes."""
     if is_conv1d(layer):
-        return linear_from(layer.weight.detach().t(), layer.bias)
+        return linear_from(layer.weight.detach().t(), layer.bias, share=share)
     return layer
 
 
-def projections(attention: Any) -> dict[str, Any]:
+def projections(attention: Any, *, share: bool = False) -> dict[str, Any]:
     """The four projections of an ``nn.MultiheadAttention``, as new ``nn.Linear`` modules."""
     if attention._qkv_same_embed_dim:
         weights = attention.in_proj_weight.detach().chunk(3)
@@ -78,8 +84,8 @@ def projections(attention: Any) -> dict[str, Any]:
         weights = (attention.q_proj_weight, attention.k_proj_weight, attention.v_proj_weight)
     bias = attention.in_proj_bias
     biases = bias.detach().chunk(3) if bias is not None else (None, None, None)
-    found = {name: linear_from(w.detach(), b) for name, w, b in zip(PROJECTIONS, weights, biases)}
-    found["out_proj"] = linear_from(attention.out_proj.weight.detach(), attention.out_proj.bias)
+    found = {name: linear_from(w.detach(), b, share=share) for name, w, b in zip(PROJECTIONS, weights, biases)}
+    found["out_proj"] = linear_from(attention.out_proj.weight.detach(), attention.out_proj.bias, share=share)
     return found
 
 
@@ -87,28 +93,29 @@ def linear_layers(model: Any, also: tuple[type, ...] = ()) -> Iterator[tuple[str
     """(path, layer as an ``nn.Linear``, what it is) of every linear-like layer of ``model``, in
     registration order: Linear and Conv1D modules, and the projections of each attention (paths
     that exist in a variant once :func:`make_editable` ran), and modules of the types ``also``
-    as they are. The layers given for Conv1D and projections are copies, to read."""
+    as they are. The layers given for Conv1D and projections share the model's weights: to read."""
     nn = require_torch().nn
     for path, module in model.named_modules():
         parent_path = path.rpartition(".")[0]
         if not path or isinstance(_module_or_none(model, parent_path), nn.MultiheadAttention):
             continue  # an attention's out_proj comes with the attention's other projections
         if is_attention(module):
-            for name, layer in projections(module).items():
+            for name, layer in projections(module, share=True).items():
                 yield f"{path}.{name}", layer, f"MultiheadAttention {name}"
         elif is_conv1d(module):
-            yield path, as_linear(module), "Conv1D"
+            yield path, as_linear(module, share=True), "Conv1D"
         elif isinstance(module, (nn.Linear, *also)):
             yield path, module, type(module).__name__
 
 
 def linear_at(model: Any, path: str) -> Any:
-    """The layer at ``path`` as an ``nn.Linear`` (a projection of an attention by its path)."""
+    """The layer at ``path`` as an ``nn.Linear`` sharing its weights, to read (a projection of
+    an attention by its path)."""
     parent_path, _, name = path.rpartition(".")
     parent = _module_or_none(model, parent_path)
     if is_attention(parent) and name in PROJECTIONS:
-        return projections(parent)[name]
-    return as_linear(model.get_submodule(path))
+        return projections(parent, share=True)[name]
+    return as_linear(model.get_submodule(path), share=True)
 
 
 def make_editable(model: Any, path: str) -> None:
@@ -177,14 +184,15 @@ def projected_attention_class() -> type:
             q, k, v = self.q_proj(query), self.k_proj(key), self.v_proj(value)
             batch, length, sources = q.shape[0], q.shape[1], k.shape[1]
             q, k, v = (t.reshape(batch, t.shape[1], self.num_heads, -1).transpose(1, 2) for t in (q, k, v))
-            scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
-            mask = self._mask(attn_mask, key_padding_mask, is_causal, batch, length, sources, scores.dtype)
-            if mask is not None:
-                scores = scores + mask
-            weights = torch.softmax(scores, dim=-1)
-            if self.training and self.dropout > 0:
-                weights = functional.dropout(weights, p=self.dropout)
-            out = self.out_proj((weights @ v).transpose(1, 2).reshape(batch, length, -1))
+            mask = self._mask(attn_mask, key_padding_mask, is_causal, batch, length, sources, q)
+            dropout = self.dropout if self.training else 0.0
+            if need_weights:
+                scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
+                weights = torch.softmax(scores if mask is None else scores + mask, dim=-1)
+                heads = functional.dropout(weights, p=dropout) @ v
+            else:  # the fused kernel, as nn.MultiheadAttention takes when no weights are asked for
+                heads = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+            out = self.out_proj(heads.transpose(1, 2).reshape(batch, length, -1))
             if not batched:
                 out = out.squeeze(0)
             elif not self.batch_first:
@@ -194,16 +202,17 @@ def projected_attention_class() -> type:
             weights = weights.mean(dim=1) if average_attn_weights else weights
             return out, weights if batched else weights.squeeze(0)
 
-        def _mask(self, attn_mask, key_padding_mask, is_causal, batch, length, sources, dtype):
-            """One additive mask, (batch or 1, heads or 1, length, sources), or None."""
+        def _mask(self, attn_mask, key_padding_mask, is_causal, batch, length, sources, like):
+            """One additive mask, (batch or 1, heads or 1, length, sources), of ``like``'s dtype
+            and device, or None."""
             if attn_mask is None and is_causal:
-                attn_mask = torch.ones(length, sources, dtype=torch.bool).triu(1)
+                attn_mask = torch.ones(length, sources, dtype=torch.bool, device=like.device).triu(1)
             mask = None
             if attn_mask is not None:
-                mask = _additive(attn_mask, dtype)
+                mask = _additive(attn_mask, like.dtype)
                 mask = mask.view(batch, self.num_heads, length, sources) if mask.dim() == 3 else mask
             if key_padding_mask is not None:
-                padding = _additive(key_padding_mask, dtype).view(batch, 1, 1, sources)
+                padding = _additive(key_padding_mask, like.dtype).view(batch, 1, 1, sources)
                 mask = padding if mask is None else mask + padding
             return mask
 

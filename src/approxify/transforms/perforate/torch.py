@@ -31,7 +31,8 @@ same block as in the original model, and settings inside a dropped block go with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...config import LOOP_POLICIES, Perforate, Setting
@@ -52,7 +53,7 @@ from ...targets.torch_layers import (
     projected_attention_class,
 )
 from .._base import Transform, register
-from ..torch_graph import chain_step, traced_consumer
+from ..torch_graph import Trace, chain_step, trace, traced_consumer
 from ..torch_sites import (
     check_ran,
     edit_layers,
@@ -83,16 +84,21 @@ class TorchPruning(Transform):
                                 if round(r * len(module)) >= 1)
                 sites.append(layer_site(path, module, "perforate", Knob(Perforate(), choices),
                                         blocks=len(module), block=type(module[0]).__name__))
+        traced = functools.cache(lambda: trace(program.model))  # once, and only if needed
         # a Bilinear's outputs have no consumer approxify can shrink: its weights only
         for path, layer, kind in linear_layers(program.model, also=(nn.Conv2d, nn.Bilinear)):
-            chain = None if isinstance(layer, nn.Bilinear) else coupled(program.model, path)
+            chain = None if isinstance(layer, nn.Bilinear) else coupled(program.model, path, traced)
             choices = [Perforate(r, "magnitude") for r in MAGNITUDE_RATES]
             if chain is not None and _outputs(layer) >= 4:
                 choices = [Perforate(r, "neurons") for r in NEURON_RATES] + choices
             storage = "CSR" if isinstance(layer, nn.Linear) else "dense: zeros save no time or bytes"
+            facts = {}
+            if chain is None and traced.cache_info().currsize and traced().reason is not None:
+                facts["untraced"] = (f"torch.fx cannot trace the model's forward ({traced().reason}): "
+                                     "no consumer is found through it, so the layer is pruned by magnitude")
             sites.append(layer_site(path, layer, "perforate", Knob(Perforate(), tuple(choices)),
                                     model=program.model, layer=kind, consumer=chain[1] if chain else None,
-                                    magnitude_storage=storage))
+                                    magnitude_storage=storage, **facts))
         return mark_unrun(program, sites)
 
     def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
@@ -171,10 +177,11 @@ def _outputs(layer: Any) -> int:
     return layer.out_features if hasattr(layer, "out_features") else layer.out_channels
 
 
-def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
+def coupled(model: Any, path: str, traced: Callable[[], Trace] | None = None) -> tuple[list[str], str] | None:
     """(batch norms in between, consumer path) when ``path``'s outputs feed exactly the next
     layer of its ``nn.Sequential`` through element-wise modules, or, outside a Sequential, one
-    layer by a plain chain in the model's traced graph; None otherwise."""
+    layer by a plain chain in the model's traced graph (``traced()``, when the caller keeps
+    it); None otherwise."""
     nn = require_torch().nn
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
@@ -187,7 +194,7 @@ def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
     if ffn_output is not None:
         return [], ffn_output
     if not isinstance(parent, nn.Sequential):
-        return traced_consumer(model, path)
+        return traced_consumer(model, path, traced() if traced else None)
     names = [n for n, _ in parent.named_children()]
     layer = parent.get_submodule(name)
     norms: list[str] = []
