@@ -112,6 +112,21 @@ def test_shapes_that_differ_cannot_be_compared(metric):
         metric([1.0, 2.0], "12")
 
 
+class ModelOutput(dict):
+    """What a Hugging Face model returns: a mapping with ``to_tuple``, its main output first."""
+
+    def to_tuple(self):
+        return tuple(self.values())
+
+
+def test_a_hugging_face_model_output_is_compared_by_its_first_field():
+    exact = ModelOutput(logits=np.array([[1.0, 2.0]]), past_key_values=object())
+    approx = ModelOutput(logits=np.array([[1.0, 2.2]]), past_key_values=object())
+    assert rel_l2(exact, approx) == pytest.approx(rel_l2(exact["logits"], approx["logits"]))
+    with pytest.raises(OutputMismatch):
+        rel_l2({"logits": np.ones(2)}, {"logits": np.ones(2)})  # a plain dict is not one
+
+
 def test_quality_passes_values_above_one_on_and_rejects_negative_or_nan():
     # above 1 is counted as 1 by the runner, which records it (tests/test_metric_range.py)
     assert ax.Quality("big", lambda e, a: 7.5)(1.0, 2.0) == 7.5

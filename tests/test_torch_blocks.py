@@ -33,7 +33,7 @@ def test_children_of_a_fused_encoder_layer_can_be_replaced():
 
 
 def test_the_generic_encoder_layer_computes_what_the_fused_one_does():
-    from approxify.transforms.torch_fused import unfuse_ancestors
+    from approxify.targets.torch_fused import unfuse_ancestors
 
     model = Encoder().eval()
     generic = ax.apply(model, {})
@@ -65,8 +65,9 @@ def test_blocks_grouping_tunes_one_role_as_one_site():
     tuned, groups = group_sites(sites, "blocks")
     role = "blocks:encoder.layers.*.linear1/precision"
     assert groups[role] == [f"encoder.layers.{i}.linear1/precision" for i in range(4)]
+    projections = {f"blocks:encoder.layers.*.self_attn.{p}/precision" for p in ("q_proj", "k_proj", "v_proj", "out_proj")}
     assert {s.id for s in tuned} == {"embed/precision", "head/precision", role,
-                                     "blocks:encoder.layers.*.linear2/precision"}
+                                     "blocks:encoder.layers.*.linear2/precision", *projections}
     grouped = next(s for s in tuned if s.id == role)
     assert grouped.where == "encoder.layers.*.linear1" and "4 layers" in grouped.detail
     assert expand({role: ax.Precision("int8")}, groups) == {m: ax.Precision("int8") for m in groups[role]}

@@ -407,11 +407,17 @@ def test_kept_blocks_keep_their_names_so_settings_inside_reach_the_same_block():
     assert list(dict(layers.named_children())) == ["0", "3"] and layers.get_submodule("3") is replacement
 
 
-def test_layers_inside_attention_are_not_replaced():
-    ids = {s.id for s in ax.sites(Encoder())}
-    assert "encoder.layers.0.self_attn.out_proj/precision" not in ids
-    assert "encoder.layers.0.self_attn.out_proj/substitute" not in ids
+def test_an_attentions_projections_are_sites_and_a_variant_runs_the_changed_one():
+    model = Encoder().eval()
+    ids = {s.id for s in ax.sites(model)}
+    for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+        assert f"encoder.layers.0.self_attn.{name}/precision" in ids
     assert "encoder.layers.0.linear1/precision" in ids
+    x = torch.randn(2, 5, 8)
+    variant = ax.apply(model, {"encoder.layers.0.self_attn.out_proj": ax.Precision("int8")})
+    assert type(variant.encoder.layers[0].self_attn).__name__ == "ProjectedAttention"
+    assert 0 < (run(variant, x) - run(model, x)).abs().max() < 0.1
+    assert type(model.encoder.layers[0].self_attn) is nn.MultiheadAttention
 
 
 def test_repair_fine_tunes_variants_towards_the_exact_model_and_saves_their_weights(tmp_path):

@@ -165,6 +165,10 @@ class Target:
         ``families`` (all by default). ``tuning``: the examples are tuning inputs, of which each
         family takes only as many as it needs (``Transform.examples``)."""
         self.follow_calls(examples)
+        if self.program.records_runs:  # which layers ran: the others get no choices
+            program = self.program
+            self.program = program.with_runs(self._run_where_variants_run(
+                lambda: program.runs(examples), "find the layers they run"))
         for transform in self.transforms:
             if not transform.examples or (families is not None and transform.family not in families):
                 continue
@@ -176,12 +180,16 @@ class Target:
         """What ``transform`` sees running the program on ``examples``, run where variants run
         (a forked child for a Python program: profiling runs the user's code too)."""
         program, name = self.program, self.name
-        outcome = sandbox.run(lambda emit: transform.observe(program, examples, name=name),
-                              limit=None, isolate=self.isolated)
+        return self._run_where_variants_run(lambda: transform.observe(program, examples, name=name),
+                                            f"find its {transform.family} sites")
+
+    def _run_where_variants_run(self, work: Callable[[], Any], purpose: str) -> Any:
+        """``work()``'s value, computed in a forked child for a Python program."""
+        outcome = sandbox.run(lambda emit: work(), limit=None, isolate=self.isolated)
         if outcome.lost is not None:
             raise TargetFailed(
-                f"running {name} on the example inputs to find its {transform.family} sites did not "
-                f"finish: {outcome.lost.message}."
+                f"running {self.name} on the example inputs to {purpose} did not finish: "
+                f"{outcome.lost.message}."
             )
         return outcome.value
 
@@ -189,6 +197,11 @@ class Target:
         """Of ``families`` (default: the default ones), those whose sites or fits need a run."""
         wanted = self.families_or_default(families)
         return [t.family for t in self.transforms if t.family in wanted and t.examples]
+
+    def needs_profile(self, families: Iterable[str] | None) -> bool:
+        """Whether a run on example inputs changes the sites: families that observe, or a
+        model, whose layers that never run get no choices."""
+        return bool(self.observed_families(families)) or self.program.records_runs
 
     def fitted_families(self) -> list[str]:
         """Families whose variants use objects fitted on example inputs (``ax.apply`` fits them)."""

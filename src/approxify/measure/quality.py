@@ -11,7 +11,7 @@ decided by the runner before a metric is called; metrics only see comparable out
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import replace
 from typing import Any
@@ -92,12 +92,22 @@ def with_cap(quality: Quality, cap: Any, *, bound: float) -> Quality:
 
 
 def as_array(output: Any) -> np.ndarray:
-    """Numbers, arrays and (nested) lists/tuples of numbers as one float64 array."""
+    """Numbers, arrays and (nested) lists/tuples of numbers as one float64 array; a Hugging
+    Face model's output as its first field (:func:`main_output`)."""
     try:
-        array = np.asarray(output, dtype=np.float64)
+        array = np.asarray(main_output(output), dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise OutputMismatch(f"output is not numeric ({type(output).__name__}): {exc}") from None
     return array
+
+
+def main_output(output: Any) -> Any:
+    """A Hugging Face ``ModelOutput`` (a mapping with ``to_tuple``) as its first field, what the
+    model is for (``logits``, ``last_hidden_state``); the cache and hidden states that may follow
+    are not outputs to compare. Anything else as it is."""
+    if isinstance(output, Mapping) and callable(getattr(output, "to_tuple", None)) and len(output):
+        return next(iter(output.values()))
+    return output
 
 
 def _pair(exact: Any, approx: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -206,8 +216,8 @@ def get_quality(quality: str | Callable[[Any, Any], float] | Quality, *,
 def has_nonfinite_where_exact_finite(exact: Any, approx: Any) -> bool:
     """True when the variant produced NaN/Inf at a place where the exact output is finite."""
     try:
-        e = np.asarray(exact, dtype=np.float64)
-        a = np.asarray(approx, dtype=np.float64)
+        e = np.asarray(main_output(exact), dtype=np.float64)
+        a = np.asarray(main_output(approx), dtype=np.float64)
     except (TypeError, ValueError):
         return False
     if e.shape != a.shape:

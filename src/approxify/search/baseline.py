@@ -52,7 +52,7 @@ def baseline(target: Target, request: Request, parts: Split) -> tuple[Reference,
     reference = target.exact_reference(items, request.metric, timeout=request.timeout)
     profiled = parts.tuning[:PROFILE_INPUTS]
     target.follow_calls([items[i] for i in profiled])  # what the source leaves open (Python)
-    if target.observed_families(request.families):
+    if target.needs_profile(request.families):
         reference.prepare(profiled)  # the exact program's own failures first
         target.profile([items[i] for i in profiled], families=request.families, tuning=True)
         if request.explicit_families:

@@ -90,6 +90,7 @@ class PythonProgram:
     per_sample = False  # one loss per call
     has_weights = False  # nothing to repair
     isolate = True  # run in a forked child when measured: the user's code may write anywhere
+    records_runs = False  # a function's dead code is found by each family (a call never traced)
 
     def with_tree(self, key: str, tree: ast.FunctionDef) -> PythonProgram:
         functions = dict(self.functions)

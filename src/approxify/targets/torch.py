@@ -8,12 +8,14 @@ optional extra, imported only when a model is given.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._optional import require_torch
 from ..errors import UnsupportedTarget
+from ..measure.inputs import run_hooked
+from .torch_layers import editable_copy
 from .torch_repair import Repair
 
 @dataclass(frozen=True)
@@ -33,8 +35,11 @@ class TorchProgram:
     observations: Mapping[str, Any] = field(default_factory=dict)  # family -> what example runs saw
     fits: dict[Any, Any] = field(default_factory=dict, compare=False)  # trained surrogates, shared
     repair: Repair | None = field(default=None, compare=False)  # repair=: fine-tune after pruning
+    # paths of the modules that ran on the example inputs (None: no inputs ran yet)
+    ran: frozenset[str] | None = None
 
     per_sample = True  # losses are per sample of a batch
+    records_runs = True  # which layers ran on the example inputs (dead ones get no choices)
     has_weights = True
     # measured in this process: variants are private copies already, and torch's thread pools
     # do not survive a fork
@@ -63,6 +68,22 @@ class TorchProgram:
 
     def with_observations(self, family: str, data: Any) -> TorchProgram:
         return replace(self, observations={**self.observations, family: data})
+
+    def runs(self, examples: Iterable[Any]) -> frozenset[str]:
+        """The paths of the modules a private copy runs on ``examples`` (read by forward hooks;
+        an attention's projections by their paths, see :mod:`.torch_layers`), each with the
+        modules above it, which hold it even when never called themselves (a ``ModuleList``)."""
+        model = editable_copy(self.model).eval()
+        called: set[str] = set()
+
+        def recorder(path: str):
+            return lambda module, args, output: called.add(path)
+
+        run_hooked(model, examples, [m.register_forward_hook(recorder(p)) for p, m in named_leaves(model)])
+        return frozenset(".".join(p.split(".")[:i]) for p in called for i in range(1, p.count(".") + 2))
+
+    def with_runs(self, ran: frozenset[str]) -> TorchProgram:
+        return replace(self, ran=ran)
 
     def observed(self, family: str) -> Any:
         return self.observations.get(family)

@@ -11,6 +11,7 @@ such coupling: their layers are pruned by magnitude only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..targets.torch import require_torch
@@ -60,12 +61,30 @@ def _flattens_channels(node: Any) -> bool:
     return flatten and dims in ((1,), (1, -1))
 
 
-def traced_consumer(model: Any, path: str) -> tuple[list[str], str] | None:
-    """(batch norms in between, consumer path) for the layer at ``path``, or None."""
+@dataclass(frozen=True)
+class Trace:
+    """A model's ``torch.fx`` graph, or why it could not be traced (control flow on the data:
+    such a model runs as written, and its layers are pruned by magnitude only)."""
+
+    graph: Any = None
+    reason: str | None = None
+
+
+def trace(model: Any) -> Trace:
     torch = require_torch()
     try:
-        graph = torch.fx.symbolic_trace(model).graph
-    except Exception:  # noqa: BLE001 - untraceable models simply get no coupling
+        return Trace(torch.fx.symbolic_trace(model).graph)
+    except Exception as exc:  # noqa: BLE001 - untraceable models simply get no coupling
+        message = str(exc).strip().splitlines()
+        return Trace(reason=f"{type(exc).__name__}: {message[0] if message else ''}".rstrip(": "))
+
+
+def traced_consumer(model: Any, path: str, traced: Trace | None = None) -> tuple[list[str], str] | None:
+    """(batch norms in between, consumer path) for the layer at ``path``, or None; ``traced``:
+    ``model``'s trace, when the caller has it."""
+    torch = require_torch()
+    graph = (traced or trace(model)).graph
+    if graph is None:
         return None
     modules = dict(model.named_modules())
     layer = modules.get(path)

@@ -4,33 +4,67 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..config import Setting
 from ..errors import InvalidConfig
 from ..sites import Knob, Site
-from ..targets.torch import Layer, require_torch
-from .torch_fused import unfuse_ancestors
+from ..targets.torch import Layer, TorchProgram, require_torch
+from ..targets.torch_fused import unfuse_ancestors
+from ..targets.torch_layers import make_editable
+
+NOT_RUN = "never ran on the example inputs"
 
 
 def layer_site(path: str, module: Any, family: str, knob: Knob, *, model: Any = None,
-               **facts: Any) -> Site:
+               layer: str | None = None, **facts: Any) -> Site:
     """The site; given the ``model``, a layer inside repeated blocks gets its ``role`` (its path
-    with ``*`` for the block index, and the family), which ``grouping="blocks"`` tunes as one."""
+    with ``*`` for the block index, and the family), which ``grouping="blocks"`` tunes as one.
+    ``layer`` names what it is, when not its class (an attention's projection)."""
     parameters = sum(p.numel() for p in module.parameters())
     role = block_role(model, path) if model is not None else None
     if role is not None:
         facts["role"] = f"{role}/{family}"
+    layer = layer or type(module).__name__
     return Site(
         id=f"{path}/{family}",
         family=family,
         target="torch",
         knob=knob,
         where=path,
-        detail=f"{type(module).__name__}, {parameters:,} parameters",
-        facts={"layer": type(module).__name__, "parameters": parameters, **facts},
+        detail=f"{layer}, {parameters:,} parameters",
+        facts={"layer": layer, "parameters": parameters, **facts},
         locator=Layer(path),
     )
+
+
+def mark_unrun(program: TorchProgram, sites: list[Site]) -> list[Site]:
+    """``sites`` with those whose layer never ran on the example inputs (when they ran) left
+    without choices, saying so: a change to code the inputs never reach changes nothing the
+    tuner can measure, and is never chosen. Such a layer leaves its role, so the same layer of
+    the blocks that ran is still tuned as one."""
+    if program.ran is None:
+        return sites
+    marked = []
+    for site in sites:
+        if site.locator.path in program.ran:
+            marked.append(site)
+            continue
+        facts = {k: v for k, v in site.facts.items() if k != "role"}
+        marked.append(replace(site, knob=replace(site.knob, choices=()), detail=f"{site.detail}: {NOT_RUN}",
+                              facts={**facts, "ran": False, "reason": NOT_RUN}))
+    return marked
+
+
+def check_ran(program: TorchProgram, site: Site, setting: Setting) -> None:
+    """A setting that changes a layer the example inputs never ran is refused."""
+    if not setting.is_exact and program.ran is not None and site.locator.path not in program.ran:
+        raise InvalidConfig(
+            f"config[{site.id!r}]: {site.locator.path} {NOT_RUN} (the model's forward never "
+            "called it), so nothing measured could show what changing it costs; leave it "
+            "exact, or give example inputs that run it."
+        )
 
 
 def block_role(model: Any, path: str) -> str | None:
@@ -91,14 +125,6 @@ def repeated_blocks(module: Any) -> bool:
             and len({type(m) for m in module}) == 1)
 
 
-def replaceable(model: Any, path: str) -> bool:
-    """Whether the module at ``path`` may be replaced by another module. Not so inside
-    ``nn.MultiheadAttention``, which reads its projections' weights directly."""
-    parent_path = path.rpartition(".")[0]
-    parent = model.get_submodule(parent_path) if parent_path else model
-    return type(parent).__name__ != "MultiheadAttention"
-
-
 def edit_layers(program: Any, settings: Mapping[Site, Setting],
                 change: Callable[[Any, str, str, Any], None]) -> Any:
     """A new program whose model is a copy with ``change(model, site id, path, setting)``
@@ -109,6 +135,7 @@ def edit_layers(program: Any, settings: Mapping[Site, Setting],
         # a layer of a dropped block is gone, and its setting with it, as a perforated loop's
         # skipped iterations take their approximations along
         if not setting.is_exact and not in_dropped_block(model, path):
+            make_editable(model, path)  # a Conv1D as its Linear, an attention's projections as modules
             _require_present(model, site.id, path)
             change(model, site.id, path, setting)
             unfuse_ancestors(model, path)

@@ -8,13 +8,17 @@ batch norm; for a convolution also per-channel pooling, and a flatten into a ``L
 inputs for each kept channel go with it), the feed-forward ``linear1`` -> ``linear2`` of a
 transformer layer (and ``intermediate.dense`` -> ``output.dense`` of a Hugging Face BERT-style
 one), or for a model with its own ``forward``, the one layer its output reaches through such
-operations in the ``torch.fx`` trace (:mod:`..torch_graph`). The result is a smaller dense
+operations in the ``torch.fx`` trace (:mod:`..torch_graph`); GPT-2's ``mlp.c_fc`` ->
+``mlp.c_proj`` (``Conv1D`` layers, pruned as the ``nn.Linear`` each computes, see
+:mod:`approxify.targets.torch_layers`). The result is a smaller dense
 model. ``Perforate(rate, "magnitude")`` zeroes that share of the layer's weights, smallest
 magnitude first; a loop policy (``Perforate(0.5)``'s default ``"modulo"``) on a layer means
 ``"neurons"`` where a consumer is known, else ``"magnitude"``. A ``Linear`` pruned by magnitude
 at 75% or more is stored sparse (CSR, see :mod:`.sparse`), smaller and, where its kernel beats
 the dense one, faster; below that, and for convolutions, the zeros stay in a dense weight that
-is neither smaller nor faster (the site's ``magnitude_storage`` fact says which).
+is neither smaller nor faster (the site's ``magnitude_storage`` fact says which). An
+``nn.MultiheadAttention``'s four projections and an ``nn.Bilinear`` are pruned by magnitude
+only: a projection's outputs are split into heads, a Bilinear's feed nothing approxify can see.
 
 A ``nn.ModuleList`` of blocks of one type (transformer layers, residual blocks) is a loop over
 layers, and is perforated like a loop: ``Perforate(rate, "modulo" | "truncate" | "random")``
@@ -27,7 +31,8 @@ same block as in the original model, and settings inside a dropped block go with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...config import LOOP_POLICIES, Perforate, Setting
@@ -40,9 +45,24 @@ from ...targets.torch import (
     require_torch,
     set_module,
 )
+from ...targets.torch_layers import (
+    as_linear,
+    features,
+    is_conv1d,
+    linear_layers,
+    projected_attention_class,
+)
 from .._base import Transform, register
-from ..torch_graph import chain_step, traced_consumer
-from ..torch_sites import edit_layers, in_dropped_block, kept_blocks, layer_site, repeated_blocks
+from ..torch_graph import Trace, chain_step, trace, traced_consumer
+from ..torch_sites import (
+    check_ran,
+    edit_layers,
+    in_dropped_block,
+    kept_blocks,
+    layer_site,
+    mark_unrun,
+    repeated_blocks,
+)
 from .sparse import SPARSE_FROM, sparse_linear
 
 NEURON_RATES = (0.25, 0.5, 0.75)
@@ -64,21 +84,26 @@ class TorchPruning(Transform):
                                 if round(r * len(module)) >= 1)
                 sites.append(layer_site(path, module, "perforate", Knob(Perforate(), choices),
                                         blocks=len(module), block=type(module[0]).__name__))
-                continue
-            if not isinstance(module, (nn.Linear, nn.Conv2d)):
-                continue
-            chain = coupled(program.model, path)
+        traced = functools.cache(lambda: trace(program.model))  # once, and only if needed
+        # a Bilinear's outputs have no consumer approxify can shrink: its weights only
+        for path, layer, kind in linear_layers(program.model, also=(nn.Conv2d, nn.Bilinear)):
+            chain = None if isinstance(layer, nn.Bilinear) else coupled(program.model, path, traced)
             choices = [Perforate(r, "magnitude") for r in MAGNITUDE_RATES]
-            if chain is not None and _outputs(module) >= 4:
+            if chain is not None and _outputs(layer) >= 4:
                 choices = [Perforate(r, "neurons") for r in NEURON_RATES] + choices
-            storage = "CSR" if isinstance(module, nn.Linear) else "dense: zeros save no time or bytes"
-            sites.append(layer_site(path, module, "perforate", Knob(Perforate(), tuple(choices)),
-                                    model=program.model, consumer=chain[1] if chain else None,
-                                    magnitude_storage=storage))
-        return sites
+            storage = "CSR" if isinstance(layer, nn.Linear) else "dense: zeros save no time or bytes"
+            facts = {}
+            if chain is None and traced.cache_info().currsize and traced().reason is not None:
+                facts["untraced"] = (f"torch.fx cannot trace the model's forward ({traced().reason}): "
+                                     "no consumer is found through it, so the layer is pruned by magnitude")
+            sites.append(layer_site(path, layer, "perforate", Knob(Perforate(), tuple(choices)),
+                                    model=program.model, layer=kind, consumer=chain[1] if chain else None,
+                                    magnitude_storage=storage, **facts))
+        return mark_unrun(program, sites)
 
     def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
         assert isinstance(setting, Perforate)
+        check_ran(program, site, setting)
         if not setting.is_exact and "blocks" in site.facts and setting.policy not in LOOP_POLICIES:
             raise InvalidConfig(_blocks_policy_message(site.id, site.locator.path, setting))
 
@@ -152,21 +177,24 @@ def _outputs(layer: Any) -> int:
     return layer.out_features if hasattr(layer, "out_features") else layer.out_channels
 
 
-def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
+def coupled(model: Any, path: str, traced: Callable[[], Trace] | None = None) -> tuple[list[str], str] | None:
     """(batch norms in between, consumer path) when ``path``'s outputs feed exactly the next
     layer of its ``nn.Sequential`` through element-wise modules, or, outside a Sequential, one
-    layer by a plain chain in the model's traced graph; None otherwise."""
+    layer by a plain chain in the model's traced graph (``traced()``, when the caller keeps
+    it); None otherwise."""
     nn = require_torch().nn
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
     if isinstance(parent, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
         # the feed-forward block: linear2(dropout(activation(linear1(x)))), element-wise between
         return ([], f"{parent_path}.linear2") if name == "linear1" else None
-    ffn_output = _bert_ffn_output(model, path)
+    if isinstance(parent, (nn.MultiheadAttention, projected_attention_class())):
+        return None  # a projection's outputs are split into heads
+    ffn_output = _ffn_output(model, path)
     if ffn_output is not None:
         return [], ffn_output
     if not isinstance(parent, nn.Sequential):
-        return traced_consumer(model, path)
+        return traced_consumer(model, path, traced() if traced else None)
     names = [n for n, _ in parent.named_children()]
     layer = parent.get_submodule(name)
     norms: list[str] = []
@@ -184,26 +212,34 @@ def coupled(model: Any, path: str) -> tuple[list[str], str] | None:
     return None
 
 
-def _bert_ffn_output(model: Any, path: str) -> str | None:
-    """The feed-forward of a Hugging Face BERT-style layer (BERT, RoBERTa, MiniLM, ...):
-    ``<layer>.intermediate.dense`` -> activation -> ``<layer>.output.dense``, which such models'
-    own ``forward`` hides from ``torch.fx``."""
-    if not path.endswith("intermediate.dense"):
-        return None
-    layer_path = path[: -len("intermediate.dense")]
-    consumer = f"{layer_path}output.dense"
-    try:
-        layer, output = model.get_submodule(path), model.get_submodule(consumer)
-    except AttributeError:
-        return None
-    nn = require_torch().nn
-    fits = isinstance(output, nn.Linear) and output.in_features == layer.out_features
-    return consumer if fits else None
+# (layer, consumer) of the feed-forward of Hugging Face transformer layers, which such models'
+# own ``forward`` hides from ``torch.fx``: BERT-style ones (BERT, RoBERTa, MiniLM, ...) and GPT-2's
+# Conv1D pair, each an activation apart
+FFN_PAIRS = (("intermediate.dense", "output.dense"), ("mlp.c_fc", "mlp.c_proj"))
+
+
+def _ffn_output(model: Any, path: str) -> str | None:
+    """The consumer of ``path`` when it is the first layer of a feed-forward of ``FFN_PAIRS``."""
+    for producer, consumer_name in FFN_PAIRS:
+        if path == producer or path.endswith("." + producer):
+            consumer = path[: -len(producer)] + consumer_name
+            try:
+                layer, output = model.get_submodule(path), model.get_submodule(consumer)
+            except AttributeError:
+                return None
+            nn = require_torch().nn
+            fits = all(isinstance(m, nn.Linear) or is_conv1d(m) for m in (layer, output)) \
+                and features(output)[0] == features(layer)[1]
+            return consumer if fits else None
+    return None
 
 
 def zero_smallest(layer: Any, rate: float) -> None:
     torch = require_torch()
     with torch.no_grad():
+        # a weight of its own: one tied to another layer's (GPT-2's lm_head and embedding) is
+        # shared in the variant's copy too, and must stay as it was there
+        layer.weight = torch.nn.Parameter(layer.weight.detach().clone())
         weight = layer.weight
         count = int(round(rate * weight.numel()))
         if count:
@@ -223,7 +259,7 @@ def prune_neurons(model: Any, path: str, chain: tuple[list[str], str], rate: flo
         set_module(model, path, _select_outputs(layer, keep))
         for norm_path in chain[0]:
             set_module(model, norm_path, _select_norm(get_module(model, norm_path), keep))
-        consumer = get_module(model, chain[1])
+        consumer = as_linear(get_module(model, chain[1]))  # GPT-2's c_proj: a Conv1D
         set_module(model, chain[1], _select_inputs(consumer, _input_columns(layer, consumer, keep)))
 
 

@@ -23,9 +23,10 @@ from typing import Any
 from ...config import Precision, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
-from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
+from ...targets.torch import TorchProgram, get_module, require_torch, set_module
+from ...targets.torch_layers import linear_at, linear_layers
 from .._base import Transform, register
-from ..torch_sites import edit_layers, layer_site, replaceable
+from ..torch_sites import check_ran, edit_layers, layer_site, mark_unrun
 from .torch_smoothing import (
     SMOOTHING,
     activation_range,
@@ -51,20 +52,22 @@ class TorchPrecision(Transform):
     def discover(self, program: TorchProgram) -> list[Site]:
         nn = require_torch().nn
         sites = []
-        for path, module in named_leaves(program.model):
-            if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)) and replaceable(program.model, path):
-                choices = [Precision("bfloat16"), Precision("float16")]
-                if isinstance(module, nn.Linear):
-                    choices.append(Precision("int8"))
-                    if has_range(program, f"{path}/precision"):
-                        choices.append(Precision("int8", smoothing=SMOOTHING))
-                sites.append(layer_site(path, module, "precision", Knob(Precision(), tuple(choices)),
-                                        model=program.model))
-        return sites
+        # Linear-like layers (Conv1D, attention projections) take int8 too; convolutions and
+        # Bilinear run in half precision only: dynamic int8 has kernels for Linear alone
+        for path, layer, kind in linear_layers(program.model, also=(nn.Conv1d, nn.Conv2d, nn.Bilinear)):
+            choices = [Precision("bfloat16"), Precision("float16")]
+            if isinstance(layer, nn.Linear):
+                choices.append(Precision("int8"))
+                if has_range(program, f"{path}/precision"):
+                    choices.append(Precision("int8", smoothing=SMOOTHING))
+            sites.append(layer_site(path, layer, "precision", Knob(Precision(), tuple(choices)),
+                                    model=program.model, layer=kind))
+        return mark_unrun(program, sites)
 
     def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
         assert isinstance(setting, Precision)
-        layer = get_module(program.model, site.locator.path)
+        check_ran(program, site, setting)
+        layer = linear_at(program.model, site.locator.path)
         if setting.dtype == "int8":
             check_int8_kernel(layer, site.id)
         elif not setting.is_exact and setting.dtype not in ("bfloat16", "float16"):
@@ -138,15 +141,17 @@ def _cast_layer_class():
     torch = require_torch()
 
     class LowPrecision(torch.nn.Module):
-        """Runs ``layer`` in ``dtype``: input cast in, output cast back to the input's type."""
+        """Runs ``layer`` in ``dtype``: inputs cast in (each floating tensor: a Bilinear takes
+        two), output cast back to the first input's type."""
 
         def __init__(self, layer, dtype):
             super().__init__()
             self.layer = layer
             self.dtype = dtype
 
-        def forward(self, x):
-            return self.layer(x.to(self.dtype)).to(x.dtype)
+        def forward(self, x, *others):
+            cast = [t.to(self.dtype) if torch.is_tensor(t) and t.is_floating_point() else t for t in others]
+            return self.layer(x.to(self.dtype), *cast).to(x.dtype)
 
         def extra_repr(self) -> str:
             return f"dtype={self.dtype}"

@@ -21,9 +21,9 @@ from typing import Any
 
 from ...errors import InvalidConfig
 from ...measure.inputs import run_hooked
-from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch
+from ...targets.torch import TorchProgram, get_module, require_torch
+from ...targets.torch_layers import editable_copy, linear_layers
 from .._fits import fit_kind
-from ..torch_sites import replaceable
 
 SMOOTHING = 0.8  # the migration strength offered to the tuner (see the module docstring)
 RANGE_KIND = "activation-range"
@@ -51,8 +51,8 @@ def range_key(site: str) -> str:
 def observe_ranges(program: TorchProgram, examples: list[Any]) -> dict[str, ActivationRange]:
     """Layer path -> the activation range of each ``Linear`` of the exact model on ``examples``."""
     torch = require_torch()
-    model = program.edited().eval()
-    paths = [p for p, m in named_leaves(model) if isinstance(m, torch.nn.Linear) and replaceable(model, p)]
+    model = editable_copy(program.current).eval()  # each attention's projections as modules
+    paths = [path for path, _, _ in linear_layers(program.current)]
     maxima: dict[str, Any] = {}
 
     def recorder(path: str):

@@ -3,20 +3,25 @@ a block replaced by a small MLP trained to mimic it (:mod:`.torch_blocks`).
 
 ``Substitute("lowrank", rank=r)`` factors the weight by a truncated SVD, ``W ~ (U_r S_r^1/2)
 (S_r^1/2 V_r^T)``: a ``Linear(in, r)`` then a ``Linear(r, out)`` with the original bias. It is
-offered only for ranks that make the layer smaller (``r * (in + out) < in * out``).
+offered only for ranks that make the layer smaller (``r * (in + out) < in * out``). The same
+holds for the layers that compute a Linear's product without being one (GPT-2's ``Conv1D``, an
+``nn.MultiheadAttention``'s four projections: :mod:`approxify.targets.torch_layers`), and for
+``nn.Bilinear``, whose matrix of each output is cut to rank ``r`` (:func:`factored_bilinear`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 from ...config import Setting, Substitute
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
-from ...targets.torch import TorchProgram, get_module, named_leaves, require_torch, set_module
+from ...targets.torch import TorchProgram, get_module, require_torch, set_module
+from ...targets.torch_layers import linear_at, linear_from, linear_layers
 from .._base import Transform, register
-from ..torch_sites import edit_layers, layer_site, replaceable
+from ..torch_sites import check_ran, edit_layers, layer_site, mark_unrun
 from .fitting import fit_key
 from .torch_blocks import block_sites, observe_blocks, replace_block
 
@@ -41,19 +46,19 @@ class TorchSubstitute(Transform):
         for path, (choices, rows) in block_sites(program).items():
             sites.append(layer_site(path, get_module(program.model, path), "substitute",
                                     Knob(Substitute(), choices), rows=rows, surrogate="mlp"))
-        for path, module in named_leaves(program.model):
-            if isinstance(module, nn.Linear) and replaceable(program.model, path):
-                ranks = useful_ranks(module.in_features, module.out_features)
-                if ranks:
-                    choices = tuple(Substitute("lowrank", rank=r) for r in ranks)
-                    sites.append(layer_site(path, module, "substitute", Knob(Substitute(), choices),
-                                            model=program.model))
-        return sites
+        for path, layer, kind in linear_layers(program.model, also=(nn.Bilinear,)):
+            ranks = useful_ranks(*_matrix(layer))
+            if ranks:
+                choices = tuple(Substitute("lowrank", rank=r) for r in ranks)
+                sites.append(layer_site(path, layer, "substitute", Knob(Substitute(), choices),
+                                        model=program.model, layer=kind))
+        return mark_unrun(program, sites)
 
     def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
         assert isinstance(setting, Substitute)
+        check_ran(program, site, setting)
         if setting.kind != "mlp" and not setting.is_exact:
-            check_factorable(get_module(program.model, site.locator.path), site.id, setting)
+            check_factorable(linear_at(program.model, site.locator.path), site.id, setting)
 
     def unknown_hint(self, site_id: str, setting: Setting) -> str:
         if getattr(setting, "kind", None) != "mlp":
@@ -92,17 +97,27 @@ def _factor(model: Any, site: str, path: str, setting: Substitute) -> None:
 
 
 def check_factorable(layer: Any, site: str, setting: Substitute) -> None:
-    if setting.kind != "lowrank" or not isinstance(layer, require_torch().nn.Linear):
+    nn = require_torch().nn
+    if setting.kind != "lowrank" or not isinstance(layer, (nn.Linear, nn.Bilinear)):
         raise InvalidConfig(
             f"config[{site!r}]: a model's layer is substituted with Substitute('lowrank', "
-            f"rank=...) on a Linear layer, not {setting.label()!r} on {type(layer).__name__}."
+            f"rank=...) on a Linear or Bilinear layer, not {setting.label()!r} on {type(layer).__name__}."
         )
-    limit = min(layer.in_features, layer.out_features)
+    rows, columns = _matrix(layer)
+    limit = min(rows, columns)
     if not 1 <= setting.rank < limit:
         raise InvalidConfig(
             f"config[{site!r}]: rank {setting.rank} must lie in 1..{limit - 1} for "
-            f"Linear({layer.in_features}, {layer.out_features})."
+            f"{type(layer).__name__}{tuple(layer.weight.shape[::-1])}."
         )
+
+
+def _matrix(layer: Any) -> tuple[int, int]:
+    """The shape of the matrices a low rank approximates: a Linear's weight, or each output's
+    ``(in1, in2)`` matrix of a Bilinear."""
+    if isinstance(layer, require_torch().nn.Bilinear):
+        return layer.in1_features, layer.in2_features
+    return layer.in_features, layer.out_features
 
 
 def useful_ranks(inputs: int, outputs: int) -> tuple[int, ...]:
@@ -113,14 +128,50 @@ def useful_ranks(inputs: int, outputs: int) -> tuple[int, ...]:
 
 def factored(layer: Any, rank: int) -> Any:
     torch = require_torch()
+    if isinstance(layer, torch.nn.Bilinear):
+        return factored_bilinear(layer, rank)
     weight = layer.weight.detach().to(torch.float64)
     u, s, vh = torch.linalg.svd(weight, full_matrices=False)
     root = s[:rank].sqrt()
-    first = torch.nn.Linear(layer.in_features, rank, bias=False)
-    second = torch.nn.Linear(rank, layer.out_features, bias=layer.bias is not None)
-    with torch.no_grad():
-        first.weight.copy_((root[:, None] * vh[:rank]).to(layer.weight.dtype))
-        second.weight.copy_((u[:, :rank] * root[None, :]).to(layer.weight.dtype))
-        if layer.bias is not None:
-            second.bias.copy_(layer.bias)
+    dtype = layer.weight.dtype
+    first = linear_from((root[:, None] * vh[:rank]).to(dtype), None)
+    second = linear_from((u[:, :rank] * root[None, :]).to(dtype), layer.bias)
     return torch.nn.Sequential(first, second)
+
+
+def factored_bilinear(layer: Any, rank: int) -> Any:
+    """``nn.Bilinear`` with each output's matrix ``A_k`` (``y_k = x1^T A_k x2 + b_k``) cut to
+    rank ``r`` by its SVD: ``y_k = sum_j (x1 . u_kj)(x2 . v_kj) + b_k``, two Linear layers of
+    ``out * r`` units each and a sum, ``out * r * (in1 + in2)`` weights for ``out * in1 * in2``."""
+    torch = require_torch()
+    weight = layer.weight.detach().to(torch.float64)  # (out, in1, in2)
+    u, s, vh = torch.linalg.svd(weight, full_matrices=False)
+    root = s[:, :rank].sqrt()
+    left = (u[:, :, :rank] * root[:, None, :]).transpose(1, 2).reshape(-1, layer.in1_features)
+    right = (vh[:, :rank, :] * root[:, :, None]).reshape(-1, layer.in2_features)
+    dtype = layer.weight.dtype
+    return _factored_bilinear_class()(linear_from(left.to(dtype), None), linear_from(right.to(dtype), None),
+                                      layer.bias.detach().clone() if layer.bias is not None else None, rank)
+
+
+@functools.cache
+def _factored_bilinear_class() -> type:
+    torch = require_torch()
+
+    class FactoredBilinear(torch.nn.Module):
+        """``sum_j left(x1)_kj * right(x2)_kj + bias_k``: a Bilinear of rank ``rank`` per output."""
+
+        def __init__(self, left: Any, right: Any, bias: Any, rank: int) -> None:
+            super().__init__()
+            self.left, self.right, self.rank = left, right, rank
+            self.bias = None if bias is None else torch.nn.Parameter(bias)
+
+        def forward(self, x1, x2):
+            products = self.left(x1) * self.right(x2)
+            out = products.unflatten(-1, (-1, self.rank)).sum(-1)
+            return out if self.bias is None else out + self.bias
+
+        def extra_repr(self) -> str:
+            return f"rank={self.rank}"
+
+    return FactoredBilinear

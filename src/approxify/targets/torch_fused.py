@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..targets.torch import require_torch
+from .._optional import require_torch
 
 
 def unfuse_ancestors(model: Any, path: str) -> None:
