@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch", reason="torch is an optional extra (pip ins
 
 import approxify as ax  # noqa: E402
 from approxify.errors import InvalidConfig  # noqa: E402
+from approxify.search.groups import group_sites  # noqa: E402
 from approxify.targets.torch_layers import as_linear, projected_attention_class  # noqa: E402
 from approxify.transforms.substitute.torch import factored_bilinear  # noqa: E402
 
@@ -143,12 +144,15 @@ def test_gpt2_as_it_comes_is_tuned_on_its_logits():
     assert 0 < float((variant - exact).norm() / exact.norm()) < 0.1
 
 
-def test_gpt2s_tied_head_is_pruned_alone():
+def test_gpt2s_tied_head_is_changed_alone():
     model = Logits(gpt2())
     assert model.model.lm_head.weight is model.model.transformer.wte.weight
     variant = ax.apply(model, {"model.lm_head": ax.Perforate(0.5, "magnitude")})
     assert torch.equal(variant.model.transformer.wte.weight, model.model.transformer.wte.weight)
     assert (variant.model.lm_head.weight == 0).float().mean() >= 0.49
+    lowered = ax.apply(model, {"model.lm_head": ax.Precision("bfloat16")})  # every family, not pruning only
+    assert lowered.model.transformer.wte.weight.dtype == torch.float32
+    assert torch.equal(lowered.model.transformer.wte.weight, model.model.transformer.wte.weight)
 
 
 def test_gpt2s_blocks_are_dropped_like_loop_iterations():
@@ -189,10 +193,15 @@ def test_projected_attention_computes_what_multihead_attention_does(batch_first)
     padding = torch.zeros(3, 7, dtype=torch.bool)
     padding[0, -2:] = True
     for kwargs in ({}, {"key_padding_mask": padding}, {"attn_mask": torch.randn(5, 7), "average_attn_weights": False},
-                   {"attn_mask": torch.rand(12, 5, 7) > 0.8, "need_weights": False}):
+                   {"attn_mask": torch.rand(12, 5, 7) > 0.8, "need_weights": False},
+                   # the causal hint: MHA's fused path drops the mask for is_causal=True
+                   {"attn_mask": torch.ones(5, 7, dtype=torch.bool).triu(1), "is_causal": True, "need_weights": False},
+                   {"attn_mask": torch.ones(5, 7, dtype=torch.bool).triu(1), "is_causal": True}):
         (out, weights), (mine, my_weights) = attention(q, kv, kv, **kwargs), projected(q, kv, kv, **kwargs)
         assert torch.allclose(out, mine, atol=1e-6)
         assert (weights is None and my_weights is None) or torch.allclose(weights, my_weights, atol=1e-6)
+    with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
+        projected(q, kv, kv, is_causal=True)  # as MHA refuses it
     x = torch.randn(5, 16)  # one unbatched sequence
     same = projected_attention_class()(nn.MultiheadAttention(16, 4).eval())
     assert same(x, x, x)[0].shape == (5, 16)
@@ -237,7 +246,8 @@ def test_out_proj_of_an_encoder_layer_in_bfloat16_changes_outputs_by_rounding_on
     variant = ax.apply(model, {"self_attn.out_proj": ax.Precision("bfloat16")})
     change = relative_change(variant, model, SEQUENCES[0])
     assert 0 < change < 0.02  # bfloat16 keeps 8 bits: one layer's rounding
-    assert isinstance(variant.self_attn.out_proj, nn.Module) and type(model.self_attn) is nn.MultiheadAttention
+    assert type(variant.self_attn).__name__ == "ProjectedAttention" and type(model.self_attn) is nn.MultiheadAttention
+    assert type(variant.self_attn.out_proj).__name__ == "LowPrecision"  # the projection that runs is the lowered one
 
 
 # -- nn.Bilinear -----------------------------------------------------------------------------------
@@ -355,8 +365,6 @@ class Gated(nn.Module):
 
 
 def test_a_dead_layer_leaves_its_role_and_the_blocks_that_ran_are_still_tuned_as_one():
-    from approxify.search.groups import group_sites
-
     sites = ax.sites(Gated(), families=["precision"], example_inputs=BATCHES[:2])
     tuned, groups = group_sites(sites, "blocks")
     assert groups == {"blocks:blocks.*.main/precision": [f"blocks.{i}.main/precision" for i in range(3)]}
@@ -395,3 +403,26 @@ def test_a_forward_with_control_flow_keeps_working_for_every_family():
     exact = ax.apply(model, {})
     assert all(torch.equal(run(exact, b), run(model, b)) for b in BATCHES)
     assert_unchanged(model, before)
+
+
+class UntraceableWithSequential(nn.Module):
+    """A layer the trace is asked about first, then layers whose consumer the structure settles."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.inp = nn.Linear(8, 16)
+        self.seq = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16))
+        self.bil = nn.Bilinear(16, 16, 4)
+
+    def forward(self, x):
+        h = self.seq(self.inp(x))
+        if x.mean() > 0:  # data-dependent: torch.fx cannot trace it
+            h = -h
+        return self.bil(h, h)
+
+
+def test_only_a_layer_whose_consumer_needed_the_trace_says_it_was_untraceable():
+    facts = {s.id: s.facts for s in ax.sites(UntraceableWithSequential(), families="perforate")}
+    assert "untraced" in facts["inp/perforate"]
+    assert "untraced" not in facts["seq.2/perforate"] and "untraced" not in facts["bil/perforate"]

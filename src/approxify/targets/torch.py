@@ -15,7 +15,7 @@ from typing import Any
 from .._optional import require_torch
 from ..errors import UnsupportedTarget
 from ..measure.inputs import run_hooked
-from .torch_layers import editable_copy
+from .torch_layers import editable_copy, set_module  # noqa: F401  (set_module: for the families)
 from .torch_repair import Repair
 
 @dataclass(frozen=True)
@@ -151,8 +151,3 @@ def get_module(model: Any, path: str) -> Any:
     return model.get_submodule(path)
 
 
-def set_module(model: Any, path: str, module: Any) -> None:
-    """Replace the submodule at ``path`` (``model`` is a private copy)."""
-    parent_path, _, name = path.rpartition(".")
-    parent = model.get_submodule(parent_path) if parent_path else model
-    setattr(parent, name, module)

@@ -125,11 +125,11 @@ def make_editable(model: Any, path: str) -> None:
     parent_path, _, name = path.rpartition(".")
     parent = _module_or_none(model, parent_path)
     if is_attention(parent) and name in PROJECTIONS:
-        _set(model, parent_path, projected_attention_class()(parent))
+        set_module(model, parent_path, projected_attention_class()(parent))
         return
     layer = _module_or_none(model, path)
     if is_conv1d(layer):
-        _set(model, path, as_linear(layer))
+        set_module(model, path, as_linear(layer))
 
 
 def editable_copy(model: Any) -> Any:
@@ -138,7 +138,7 @@ def editable_copy(model: Any) -> Any:
     model = copy.deepcopy(model)
     for path, module in list(model.named_modules()):
         if path and is_attention(module):
-            _set(model, path, projected_attention_class()(module))
+            set_module(model, path, projected_attention_class()(module))
             unfuse_ancestors(model, path)
     return model
 
@@ -150,7 +150,8 @@ def _module_or_none(model: Any, path: str) -> Any:
         return None
 
 
-def _set(model: Any, path: str, module: Any) -> None:
+def set_module(model: Any, path: str, module: Any) -> None:
+    """Replace the submodule at ``path`` (``model`` is a private copy)."""
     parent_path, _, name = path.rpartition(".")
     setattr(model.get_submodule(parent_path) if parent_path else model, name, module)
 
@@ -184,14 +185,20 @@ def projected_attention_class() -> type:
             q, k, v = self.q_proj(query), self.k_proj(key), self.v_proj(value)
             batch, length, sources = q.shape[0], q.shape[1], k.shape[1]
             q, k, v = (t.reshape(batch, t.shape[1], self.num_heads, -1).transpose(1, 2) for t in (q, k, v))
-            mask = self._mask(attn_mask, key_padding_mask, is_causal, batch, length, sources, q)
+            if is_causal and attn_mask is None:  # as nn.MultiheadAttention says it
+                raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                                   "Transformer module method `generate_square_subsequent_mask` to create this mask.")
+            # MHA's own shortcut: the causal hint replaces the mask in the fused kernel
+            causal = is_causal and key_padding_mask is None and not need_weights
+            mask = None if causal else self._mask(attn_mask, key_padding_mask, batch, length, sources, q)
             dropout = self.dropout if self.training else 0.0
             if need_weights:
                 scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
                 weights = torch.softmax(scores if mask is None else scores + mask, dim=-1)
                 heads = functional.dropout(weights, p=dropout) @ v
             else:  # the fused kernel, as nn.MultiheadAttention takes when no weights are asked for
-                heads = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+                heads = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
+                                                                is_causal=causal)
             out = self.out_proj(heads.transpose(1, 2).reshape(batch, length, -1))
             if not batched:
                 out = out.squeeze(0)
@@ -202,11 +209,9 @@ def projected_attention_class() -> type:
             weights = weights.mean(dim=1) if average_attn_weights else weights
             return out, weights if batched else weights.squeeze(0)
 
-        def _mask(self, attn_mask, key_padding_mask, is_causal, batch, length, sources, like):
+        def _mask(self, attn_mask, key_padding_mask, batch, length, sources, like):
             """One additive mask, (batch or 1, heads or 1, length, sources), of ``like``'s dtype
             and device, or None."""
-            if attn_mask is None and is_causal:
-                attn_mask = torch.ones(length, sources, dtype=torch.bool, device=like.device).triu(1)
             mask = None
             if attn_mask is not None:
                 mask = _additive(attn_mask, like.dtype)

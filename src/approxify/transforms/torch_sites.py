@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -137,9 +138,21 @@ def edit_layers(program: Any, settings: Mapping[Site, Setting],
         if not setting.is_exact and not in_dropped_block(model, path):
             make_editable(model, path)  # a Conv1D as its Linear, an attention's projections as modules
             _require_present(model, site.id, path)
+            _untie(model, path)
             change(model, site.id, path, setting)
             unfuse_ancestors(model, path)
     return program.with_variant(model)
+
+
+def _untie(model: Any, path: str) -> None:
+    """Give the layer at ``path`` its own copy of each parameter it shares with another layer
+    (GPT-2's lm_head and its embedding): a change to it must not reach the other."""
+    nn = require_torch().nn
+    uses = collections.Counter(id(p) for _, p in model.named_parameters(remove_duplicate=False))
+    for module in model.get_submodule(path).modules():
+        for name, parameter in list(module.named_parameters(recurse=False)):
+            if uses[id(parameter)] > 1:
+                setattr(module, name, nn.Parameter(parameter.detach().clone(), requires_grad=parameter.requires_grad))
 
 
 def _require_present(model: Any, site: str, path: str) -> None:

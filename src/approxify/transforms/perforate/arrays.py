@@ -10,7 +10,7 @@ elements seen / elements kept, so it stays an unbiased estimate; a mean, a stand
 a variance needs no scaling. What a variant runs is what one writes by hand::
 
     np.sum(x[::2]) * (x.shape[0] / x[::2].shape[0])
-    (a[..., ::2] @ (b[::2] if b.ndim == 1 else b[..., ::2, :])) * (a.shape[-1] / a[..., ::2].shape[-1])
+    a[..., ::2] @ b[::2] * (a.shape[-1] / a[..., ::2].shape[-1])   # b 1-D or 2-D: its rows
 """
 
 from __future__ import annotations
@@ -189,10 +189,7 @@ def observe(program: PythonProgram, examples: Sequence[Any]) -> Observed:
                                   _get(holder, field_name)], [])
                 _set(holder, field_name, probe)
         functions[key] = replace(lifted, tree=ast.fix_missing_locations(tree))
-    built = replace(program, functions=functions).with_helpers({"_ax_see_reduced"}).build_all()
-    run = built[program.root]
-    if program.bound_self is not None:
-        run = types.MethodType(run, program.bound_self)
+    run = replace(program, functions=functions).with_helpers({"_ax_see_reduced"}).build()
     inputs = InputSet(list(examples))
     _RECORDING.append(seen)
     try:

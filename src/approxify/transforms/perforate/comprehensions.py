@@ -90,30 +90,28 @@ def describe(lifted: LiftedFunction, comprehension: ast.expr, clause: ast.compre
 class ClauseRewriter(ast.NodeTransformer):
     """Rewrites the chosen clauses of one function's tree (already a private copy).
 
-    ``selection`` builds the selector for an iterable (see ``_LoopRewriter._selector``) and
+    ``selection`` builds the selector for an iterable (``_LoopRewriter.selector``) and
     collects the helpers it needs in ``selection.helpers``."""
 
     def __init__(self, lifted: LiftedFunction, tree: ast.FunctionDef, chosen: Mapping[int, Perforate],
                  selection: Any) -> None:
         self.lifted, self.selection = lifted, selection
-        self.by_clause = {id(clause): (i, chosen[i], comp)
-                          for i, (comp, clause) in enumerate(clauses(tree)) if i in chosen}
+        self.chosen = [(i, chosen[i], comp, clause) for i, (comp, clause) in enumerate(clauses(tree)) if i in chosen]
         self.sums = {key: call for key, (kind, call) in reductions(lifted, tree).items() if kind == "sum"}
         self.kept: dict[int, str] = {}  # id of a compensated sum call -> its _ax_Kept's name
 
     def rewrite(self, tree: ast.FunctionDef) -> ast.FunctionDef:
-        for index, setting, comp in sorted(self.by_clause.values(), key=lambda t: t[0]):
-            clause = next(c for c in comp.generators if self.by_clause.get(id(c), (None,))[0] == index)
+        for index, setting, comp, clause in self.chosen:
             site_id = f"{self.lifted.key}/comp#{index}"
             if not setting.compensate:
-                clause.iter = self.selection._selector(clause.iter, setting, site_id, None)
+                clause.iter = self.selection.selector(clause.iter, setting, site_id, None)
                 continue
             call = self.sums.get(id(comp))
             if call is None:
                 raise _no_sum(site_id, self.lifted, comp)
             name = self.kept.setdefault(id(call), f"_ax_kept_c{index}")
             seen = ast.Call(_attr(name, "seen"), [clause.iter], [])
-            clause.iter = ast.Call(_attr(name, "ran"), [self.selection._selector(seen, setting, site_id, None)], [])
+            clause.iter = ast.Call(_attr(name, "ran"), [self.selection.selector(seen, setting, site_id, None)], [])
             self.selection.helpers.add("_ax_Kept")
         if self.kept:
             self.visit(tree)

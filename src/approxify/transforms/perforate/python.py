@@ -149,9 +149,7 @@ class PythonPerforation(Transform):
     @staticmethod
     def _while_site(lifted: LiftedFunction, index: int, loop: ast.While) -> Site:
         shape = while_loops.shape(loop, lifted)
-        choices = while_loops.choices(shape, RATES)
-        if lifted.jitted:  # the inline forms compile; the compensation's helpers do not
-            choices = [c for c in choices if not c.compensate]
+        choices = while_loops.choices(shape, RATES)  # every one compiles under numba as well
         test = ast.unparse(loop.test)
         detail = f"while {test if len(test) < 40 else test[:37] + '...'}"
         if shape.reason:
@@ -280,7 +278,7 @@ class _LoopRewriter(ast.NodeTransformer):
             self.helpers |= helpers
             return statements
         if not setting.compensate:
-            node.iter = self._selector(node.iter, setting, site_id, None)
+            node.iter = self.selector(node.iter, setting, site_id, None)
             return node
         before = [f"_ax_before_{index}_{k}" for k in range(len(accumulators))]
         snapshots = [_assign(b, _call("_ax_snapshot", _load(a))) for b, a in zip(before, accumulators)]
@@ -295,7 +293,7 @@ class _LoopRewriter(ast.NodeTransformer):
         else:
             tally = f"_ax_tally_{index}"
             setup = [_assign(tally, _call("_ax_Tally"))]
-            node.iter = self._selector(node.iter, setting, site_id, tally)
+            node.iter = self.selector(node.iter, setting, site_id, tally)
             counts = [ast.Name(tally, ast.Load())]
             rescale = "_ax_compensate"
             self.helpers.update({"_ax_Tally", "_ax_compensate"})
@@ -325,12 +323,14 @@ class _LoopRewriter(ast.NodeTransformer):
         else:
             bind_seen = _assign(seen, _call("_ax_sized", node.iter))
         self.helpers.add("_ax_sized")
-        selection = _call("_ax_sized", self._selector(source, setting, site_id, None))
+        selection = _call("_ax_sized", self.selector(source, setting, site_id, None))
         return [bind_seen, _assign(ran, selection)], seen, ran
 
-    def _selector(
+    def selector(
         self, iterable: ast.expr, setting: Perforate, site_id: str, tally: str | None
     ) -> ast.expr:
+        """The iterations of ``iterable`` that ``setting`` runs (also what a comprehension
+        clause iterates, see :mod:`.comprehensions`)."""
         extra = [ast.Name(tally, ast.Load())] if tally else []
         if setting.policy == "modulo":
             p, q = _modulo_share(setting)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import operator
 
 from ...targets.python_runtime import numba_setup, runtime_helper
@@ -209,7 +210,17 @@ def _ax_compensate(value, before, tally):
     return _ax_rescale(value, before, tally.seen, tally.ran)
 
 
-NUMBA_TYPED = ("_ax_kept", "_ax_hash", "_ax_pick", "_ax_size", "_ax_sized", "_ax_first",
+@runtime_helper(imports=("import math",))
+def _ax_steps(start, stop, step, inclusive):
+    """How many times ``while i < stop: i += step`` (``<=`` when ``inclusive``; a negative
+    step for ``>``) runs its body from ``i = start``: a counting ``while`` loop's compensation."""
+    span = (stop - start) / step
+    if inclusive:
+        return max(0, math.floor(round(span, 9)) + 1)
+    return max(0, math.ceil(round(span, 9)))
+
+
+NUMBA_TYPED = ("_ax_kept", "_ax_hash", "_ax_pick", "_ax_steps", "_ax_size", "_ax_sized", "_ax_first",
                "_ax_snapshot", "_ax_rescale")
 
 
@@ -226,7 +237,7 @@ def _ax_numba_perforation():
     def typed(name):
         return overload(defined[name]) if name in defined else (lambda build: build)
 
-    for name in ("_ax_kept", "_ax_hash", "_ax_pick"):
+    for name in ("_ax_kept", "_ax_hash", "_ax_pick", "_ax_steps"):
         if name in defined:
             register_jitable(defined[name])
 

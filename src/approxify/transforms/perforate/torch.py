@@ -87,13 +87,14 @@ class TorchPruning(Transform):
         traced = functools.cache(lambda: trace(program.model))  # once, and only if needed
         # a Bilinear's outputs have no consumer approxify can shrink: its weights only
         for path, layer, kind in linear_layers(program.model, also=(nn.Conv2d, nn.Bilinear)):
-            chain = None if isinstance(layer, nn.Bilinear) else coupled(program.model, path, traced)
+            found = None if isinstance(layer, nn.Bilinear) else _coupled_in_structure(program.model, path)
+            chain = traced_consumer(program.model, path, traced()) if found is NEEDS_TRACE else found
             choices = [Perforate(r, "magnitude") for r in MAGNITUDE_RATES]
             if chain is not None and _outputs(layer) >= 4:
                 choices = [Perforate(r, "neurons") for r in NEURON_RATES] + choices
             storage = "CSR" if isinstance(layer, nn.Linear) else "dense: zeros save no time or bytes"
             facts = {}
-            if chain is None and traced.cache_info().currsize and traced().reason is not None:
+            if chain is None and found is NEEDS_TRACE and traced().reason is not None:
                 facts["untraced"] = (f"torch.fx cannot trace the model's forward ({traced().reason}): "
                                      "no consumer is found through it, so the layer is pruned by magnitude")
             sites.append(layer_site(path, layer, "perforate", Knob(Perforate(), tuple(choices)),
@@ -182,6 +183,17 @@ def coupled(model: Any, path: str, traced: Callable[[], Trace] | None = None) ->
     layer of its ``nn.Sequential`` through element-wise modules, or, outside a Sequential, one
     layer by a plain chain in the model's traced graph (``traced()``, when the caller keeps
     it); None otherwise."""
+    chain = _coupled_in_structure(model, path)
+    if chain is NEEDS_TRACE:
+        return traced_consumer(model, path, traced() if traced else None)
+    return chain
+
+
+NEEDS_TRACE = object()  # what the module structure cannot tell: only the traced graph can
+
+
+def _coupled_in_structure(model: Any, path: str) -> Any:
+    """:func:`coupled` from the modules alone, or NEEDS_TRACE."""
     nn = require_torch().nn
     parent_path, _, name = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
@@ -194,7 +206,7 @@ def coupled(model: Any, path: str, traced: Callable[[], Trace] | None = None) ->
     if ffn_output is not None:
         return [], ffn_output
     if not isinstance(parent, nn.Sequential):
-        return traced_consumer(model, path, traced() if traced else None)
+        return NEEDS_TRACE
     names = [n for n, _ in parent.named_children()]
     layer = parent.get_submodule(name)
     norms: list[str] = []
@@ -237,10 +249,7 @@ def _ffn_output(model: Any, path: str) -> str | None:
 def zero_smallest(layer: Any, rate: float) -> None:
     torch = require_torch()
     with torch.no_grad():
-        # a weight of its own: one tied to another layer's (GPT-2's lm_head and embedding) is
-        # shared in the variant's copy too, and must stay as it was there
-        layer.weight = torch.nn.Parameter(layer.weight.detach().clone())
-        weight = layer.weight
+        weight = layer.weight  # its own: edit_layers unties a weight shared with another layer
         count = int(round(rate * weight.numel()))
         if count:
             threshold = weight.abs().flatten().kthvalue(count).values

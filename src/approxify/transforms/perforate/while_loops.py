@@ -16,7 +16,8 @@ Two forms, decided from the source:
 Compensation rescales the loop's accumulators (``acc += ...`` in its work, into a variable
 defined before the loop) by iterations seen / iterations run, counted as the loop goes (or, for
 a counting loop, from its bounds), when the loop cannot ``return`` from inside and has no ``else``.
-Every form is plain arithmetic written inline, so it compiles under numba as it is.
+Every form is plain arithmetic written inline, and the compensation's helpers have numba
+implementations (:mod:`.runtime`), so every choice compiles under numba as well.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import itertools
 import math
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -34,7 +36,6 @@ from ...config import Perforate
 from ...errors import InvalidConfig
 from ...targets.call_graph import static_value
 from ...targets.python import LiftedFunction, local_names
-from ...targets.python_runtime import runtime_helper
 from .scopes import walk_same_scope as _same_scope
 
 HASH = 2654435761  # Knuth's multiplicative hash: c * HASH mod 2**32 spreads consecutive counts
@@ -161,7 +162,7 @@ class WhileRewriter(ast.NodeTransformer):
             counting = loop_shape.counting
             start = ast.Name(counting.counter, ast.Load())
             # i0 + (n - i0) * keep, evaluated once at entry
-            span = ast.BinOp(copyable(counting.bound), ast.Sub(), start)
+            span = ast.BinOp(copy.deepcopy(counting.bound), ast.Sub(), start)
             bound = ast.BinOp(ast.Name(counting.counter, ast.Load()), ast.Add(),
                               ast.BinOp(span, ast.Mult(), ast.Constant(setting.keep)))
             before.append(_assign(names.stop, bound))
@@ -191,15 +192,12 @@ class WhileRewriter(ast.NodeTransformer):
         if setting.compensate:
             before.append(_assign(names.ran, ast.Constant(0)))
             head.append(ast.AugAssign(ast.Name(names.ran, ast.Store()), ast.Add(), ast.Name(names.keep, ast.Load())))
-        body: list[ast.stmt] = []
-        for position, statement in enumerate(node.body):
-            if position not in loop_shape.work:
-                body.append(statement)
-            elif body and isinstance(body[-1], _Kept):
-                body[-1].body.append(statement)
-            else:
-                body.append(_Kept(ast.Name(names.keep, ast.Load()), [statement], []))
-        node.body = head + [ast.If(s.test, s.body, []) if isinstance(s, _Kept) else s for s in body]
+        body = head
+        # each run of work statements under one `if keep:`, the control statements as they are
+        for is_work, run in itertools.groupby(enumerate(node.body), key=lambda p: p[0] in loop_shape.work):
+            statements = [statement for _, statement in run]
+            body += [ast.If(ast.Name(names.keep, ast.Load()), statements, [])] if is_work else statements
+        node.body = body
 
     def _compensation(self, node: ast.While, loop_shape: Shape, setting: Perforate, names: _Names,
                       before: list[ast.stmt], how: str) -> list[ast.stmt]:
@@ -211,24 +209,20 @@ class WhileRewriter(ast.NodeTransformer):
             self.helpers.add("_ax_steps")
             before.append(_assign(names.start, ast.Name(counting.counter, ast.Load())))
             start = ast.Name(names.start, ast.Load())
-            stop = ast.Name(names.stop, ast.Load()) if how == "bound" else copyable(counting.bound)
-            exact_step = copyable(counting.step)  # signed: a loop counting down steps by -s
-            ran_step = _times(copyable(counting.step), setting.stride) if how == "step" else copyable(counting.step)
+            stop = ast.Name(names.stop, ast.Load()) if how == "bound" else copy.deepcopy(counting.bound)
+            exact_step = copy.deepcopy(counting.step)  # signed: a loop counting down steps by -s
+            ran_step = _times(copy.deepcopy(counting.step), setting.stride) if how == "step" else copy.deepcopy(counting.step)
             inclusive = ast.Constant(counting.inclusive)
-            seen = _call("_ax_steps", start, copyable(counting.bound), exact_step, inclusive)
+            seen = _call("_ax_steps", start, copy.deepcopy(counting.bound), exact_step, inclusive)
             ran = _call("_ax_steps", start, stop, ran_step, inclusive)
         snapshots, after = [], []
         for k, name in enumerate(loop_shape.accumulators):
             kept = f"{names.before}_{k}"
             snapshots.append(_assign(kept, _call("_ax_snapshot", ast.Name(name, ast.Load()))))
             after.append(_assign(name, _call("_ax_rescale", ast.Name(name, ast.Load()), ast.Name(kept, ast.Load()),
-                                             copyable(seen), copyable(ran))))
+                                             copy.deepcopy(seen), copy.deepcopy(ran))))
         before.extend(snapshots)
         return after
-
-
-class _Kept(ast.If):
-    """A run of work statements under the keep test, while the body is being rebuilt."""
 
 
 @dataclass(frozen=True)
@@ -241,16 +235,6 @@ class _Names:
         if role.startswith("__"):
             raise AttributeError(role)
         return f"_ax_{role}_w{self.index}"
-
-
-@runtime_helper(imports=("import math",))
-def _ax_steps(start, stop, step, inclusive):
-    """How many times ``while i < stop: i += step`` (``<=`` when ``inclusive``; a negative
-    step for ``>``) runs its body from ``i = start``."""
-    span = (stop - start) / step
-    if inclusive:
-        return max(0, math.floor(round(span, 9)) + 1)
-    return max(0, math.ceil(round(span, 9)))
 
 
 # -- reading the loop ------------------------------------------------------------------------
@@ -392,10 +376,6 @@ def _impure_calls(node: ast.AST, pure: Callable[[ast.Call], bool], names: set[st
 
 
 # -- building nodes --------------------------------------------------------------------------
-
-def copyable(node: ast.expr) -> ast.expr:
-    return copy.deepcopy(node)
-
 
 def _times(value: ast.expr, k: int) -> ast.expr:
     if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
