@@ -290,13 +290,14 @@ def test_samples_must_be_two_dimensional_with_matching_rows():
 
 def test_mlp_forward_is_the_tanh_network_in_every_block_and_precision():
     from approxify.transforms.substitute import mlp
+    from approxify.transforms.substitute.predict import _ax_Predictor
 
     rng = np.random.default_rng(4)
     sizes = (3, 7, 5, 2)  # two hidden layers
     weights = []
     for fan_in, fan_out in zip(sizes, sizes[1:]):
         weights += [rng.normal(size=(fan_in, fan_out)), rng.normal(size=fan_out)]
-    X = rng.normal(size=(mlp._BLOCK_ROWS + 5, 3))  # a full block and a partial one
+    X = rng.normal(size=(_ax_Predictor.block_rows + 5, 3))  # a full block and a partial one
     h = X
     for W, b in zip(weights[0:-2:2], weights[1:-2:2]):
         h = np.tanh(h @ W + b)

@@ -11,12 +11,15 @@ from typing import Any
 from ..config import Setting, describe_config
 from ..errors import UnsupportedTarget
 from ..targets.python import alias, local_names, reached_otherwise, rewired
-from ..targets.python_runtime import helper_objects, helper_source, numba_setup_helpers
+from ..targets.python_runtime import (definition_lines, helper_objects, helper_source, helpers_named,
+                                      numba_setup_helpers)
+from .commented import commented_source
 
 
 def export_source(target: Any, config: Mapping[str, Setting]) -> str:
-    """Source of ``target``'s variant for ``config``: it runs without approxify installed, except
-    that fitted surrogates (``Substitute``) are loaded with approxify's surrogate classes.
+    """Source of ``target``'s variant for ``config``: it runs without approxify installed (a
+    fitted surrogate's arrays are written as NumPy literals beside the code that predicts with
+    them).
 
     Module-level names the functions use are imported from the target's own modules, so the file
     behaves like the original module with the approximated functions swapped in.
@@ -35,11 +38,22 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
              if key not in otherwise or key in changed}
     for key in otherwise & changed:
         trees[key].name = alias(key)
+    # what the variant no longer calls (a callee an alternative replaced) is not written
+    trees = {key: tree for key, tree in trees.items() if key in _reached(program, trees, otherwise & changed)}
+    for key, tree in trees.items():
+        tree.decorator_list = [d for d in tree.decorator_list if not _from_approxify(d, program.functions[key].func)]
     table = _swap_table(program, otherwise & changed)
     used = program.helpers | ({"_ax_Swap", "_ax_original"} if table else set())
     defined = {tree.name for tree in trees.values()} | {alias(key) for key in changed}
-    helpers = set(helper_objects(used)) | set(program.constants) | {"_ax_swap"}
-    imports: set[str] = set()
+    direct = _direct_names(program, trees, defined)
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in direct:
+                node.id = direct[node.id].__name__
+    constants = {name: value for name, value in program.constants.items() if name not in direct}
+    defined |= {value.__name__ for value in direct.values()}
+    helpers = set(helper_objects(used)) | set(constants) | {"_ax_swap"}
+    imports = {f"from {value.__module__} import {value.__name__}" for value in direct.values()}
     notes: list[str] = []
     for key, tree in trees.items():
         lifted = program.functions[key]
@@ -57,17 +71,19 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
         "",
     ]
     lines += sorted(imports, key=lambda s: (not s.startswith("import"), s)) + sorted(set(notes))
-    body = "\n\n\n".join(_definition(program.functions[key], tree, key in otherwise)
+    body = "\n\n\n".join(_definition(program.functions[key], target.program.functions[key].tree, tree,
+                                       key in otherwise)
                            for key, tree in trees.items())
     body += "\n\n\n" + "\n".join(table) if table else ""
     aliases = [f"{alias(key)} = {trees[key].name}" for key in sorted(changed - otherwise)
                if key in trees and _called_by_alias(program, key)]
     body += "\n\n\n" + "\n".join(aliases) if aliases else ""
+    constants = _constant_lines(constants)
+    used |= helpers_named(constants)
     setup = numba_setup_helpers(program.helpers) if program.jitted else []
     helpers = helper_source(used | set(setup)).rstrip()
     if setup:  # numba must learn the helpers' typed implementations before it compiles
         helpers += "\n\n\n" + "\n".join(f"{name}()" for name in setup)
-    constants = _constant_lines(program.constants)
     parts = ["\n".join(lines).rstrip(), helpers, constants, body]
     return "\n\n\n".join(p for p in parts if p) + "\n"
 
@@ -76,13 +92,59 @@ def _constant_lines(constants: Mapping[str, Any]) -> str:
     """Definitions of the objects rewritten code names: fitted surrogates, alternatives."""
     lines = []
     for name, value in sorted(constants.items()):
-        if hasattr(value, "definition"):
-            lines += value.definition(name)
+        definition = definition_lines(name, value)
+        if definition is not None:
+            lines += definition
         elif isinstance(value, types.FunctionType):
             lines.append(f"from {value.__module__} import {value.__name__} as {name}")
         else:
             lines.append(f"# {name}: {type(value).__name__} object, not exportable as source")
     return "\n".join(lines)
+
+
+def _reached(program: Any, trees: Mapping[str, ast.FunctionDef], redirected: set[str]) -> set[str]:
+    """The functions the exported root still calls: those its code (and theirs) names, as a
+    function or an attribute (a method), and those calls of the originals are redirected to."""
+    names = {key: {tree.name, alias(key)} for key, tree in trees.items()}
+    reached = {program.root} | redirected
+    frontier = list(reached)
+    while frontier:
+        tree = trees[frontier.pop()]
+        named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        named |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        for key in names.keys() - reached:
+            if names[key] & named:
+                reached.add(key)
+                frontier.append(key)
+    return reached
+
+
+def _from_approxify(decorator: ast.expr, func: types.FunctionType) -> bool:
+    """Whether ``decorator`` is approxify's (``@ax.alternatives(...)``): shipped code has no use
+    for it, and it would import approxify."""
+    root = decorator.func if isinstance(decorator, ast.Call) else decorator
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    value = func.__globals__.get(root.id) if isinstance(root, ast.Name) else None
+    module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] == "approxify"
+
+
+def _direct_names(program: Any, trees: Mapping[str, ast.FunctionDef], defined: set[str]) -> dict[str, Any]:
+    """Constants the exported code can name by the function's own name (an alternative,
+    ``fast_norm(v)`` rather than ``_ax_sub_0(v)``): importable, and the name means nothing else
+    in the functions written."""
+    direct = {}
+    for name, value in program.constants.items():
+        if not isinstance(value, types.FunctionType) or value.__module__ == "__main__" or "<" in value.__qualname__:
+            continue
+        own = value.__name__
+        clash = own in defined or any(
+            program.functions[key].func.__globals__.get(own, value) is not value or own in local_names(tree)
+            for key, tree in trees.items())
+        if not clash:
+            direct[name] = value
+    return direct
 
 
 def _swap_table(program: Any, keys: set[str]) -> list[str]:
@@ -114,8 +176,8 @@ def _called_by_alias(program: Any, key: str) -> bool:
                for lifted in program.functions.values() for edge in lifted.calls.values())
 
 
-def _definition(lifted: Any, tree: ast.FunctionDef, by_alias: bool) -> str:
-    text = ast.unparse(tree)
+def _definition(lifted: Any, original: ast.FunctionDef, tree: ast.FunctionDef, by_alias: bool) -> str:
+    text = commented_source(tree, original, lifted.filename)
     qualname = lifted.func.__qualname__
     if by_alias:
         return f"# the variant of {qualname} (calls of the original are redirected to it)\n" + text

@@ -8,6 +8,9 @@ exported file, so shipped code does not depend on approxify.
 from __future__ import annotations
 
 import inspect
+import math
+import pprint
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +22,7 @@ _CONSTANTS: dict[str, str] = {}  # constant helper name -> its definition line f
 _NUMBA_SETUP: list[Callable[[], None]] = []
 _NUMBA_SERVES: dict[str, tuple[str, ...]] = {}  # setup helper -> the helpers it types
 _NUMBA_READY: set[int] = set()
+_DEFINITIONS: dict[type, Callable[[str, Any], list[str]]] = {}  # helper class -> its export
 
 
 def runtime_helper(
@@ -47,6 +51,58 @@ def runtime_constant(name: str, value: Any, definition: str, *, imports: Iterabl
     _REQUIRES[name] = ()
     _IMPORTS[name] = tuple(imports)
     _CONSTANTS[name] = definition
+
+
+def exported_as(cls: type, definition: Callable[[str, Any], list[str]]) -> None:
+    """Register how export writes an instance of the helper class ``cls`` that a variant's
+    namespace holds: ``definition(name, value)`` gives source lines binding ``name`` to a copy."""
+    _DEFINITIONS[cls] = definition
+
+
+def definition_lines(name: str, value: Any) -> list[str] | None:
+    """Source lines recreating ``value`` as ``name``; None when no export is registered for it."""
+    definition = _DEFINITIONS.get(type(value))
+    return None if definition is None else definition(name, value)
+
+
+def helpers_named(source: str) -> set[str]:
+    """The registered helpers that ``source`` names."""
+    return set(re.findall(r"\b_ax_\w+", source)) & set(_HELPERS)
+
+
+class _Literal:
+    """A value whose ``repr`` is the source text given (non-finite floats in a literal)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def array_literal(value: Any, indent: int = 8) -> str:
+    """Source recreating ``value`` exactly (``repr`` of a float round-trips) with NumPy imported
+    as ``_ax_np``: an array, a tuple or list of them, or a plain value. Long arrays wrap onto
+    lines indented by ``indent``."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(array_literal(v, indent) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if not hasattr(value, "dtype") or not hasattr(value, "tolist"):
+        return repr(value)
+
+    def finite(item: Any) -> Any:
+        if isinstance(item, list):
+            return [finite(i) for i in item]
+        if isinstance(item, float) and not math.isfinite(item):
+            return _Literal("_ax_np.nan" if item != item else ("" if item > 0 else "-") + "_ax_np.inf")
+        return item
+
+    values = finite(value.tolist())
+    if value.ndim == 0:  # a NumPy scalar: written as the Python number it holds
+        return repr(values)
+    text = pprint.pformat(values, width=100 - indent, compact=True).replace("\n", "\n" + " " * indent)
+    shaped = "" if 0 not in value.shape or value.ndim == 1 else f".reshape({value.shape})"
+    dtype = "" if value.dtype.name == "float64" else f", dtype=_ax_np.{value.dtype.name}"
+    return f"_ax_np.array({text}{dtype}){shaped}"
 
 
 def numba_setup(fn: Callable[[], None], *, serves: Iterable[str] | None = None) -> Callable[[], None]:

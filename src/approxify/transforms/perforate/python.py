@@ -340,6 +340,10 @@ class _LoopRewriter(ast.NodeTransformer):
             return _call("_ax_modulo", iterable, ast.Constant(p), ast.Constant(q), *extra)
         p, q = kept_share(setting.keep)
         if setting.policy == "truncate":
+            if not tally and self._is_plain_range(iterable):
+                shortened = _truncated_range(iterable, p, q)
+                if shortened is not None:
+                    return shortened  # range((n + 1) // 2): what a person writes by hand
             self.helpers.add("_ax_truncate")
             return _call("_ax_truncate", iterable, ast.Constant(p), ast.Constant(q), *extra)
         self.helpers.add("_ax_random")
@@ -389,6 +393,40 @@ def _strided_range(call: ast.Call, stride: int) -> ast.expr:
     else:
         step = ast.BinOp(args[2], ast.Mult(), ast.Constant(stride))
     return ast.Call(call.func, [args[0], args[1], step], [])
+
+
+def _truncated_range(call: ast.Call, p: int, q: int) -> ast.expr | None:
+    """``range(n)`` -> ``range((n * p + q - 1) // q)``, the first ``ceil(n * p / q)`` values as
+    ``_ax_truncate`` runs them; ``range(a, b)`` likewise when ``a`` is a name or a number (it is
+    read twice); numbers folded (``range(1, 24)`` -> ``range(1, 13)``). None for other forms (a
+    step, ``*`` unpacking)."""
+    args = list(call.args)
+    numbers = [_integer(a) for a in args]
+    if len(args) == 2 and (isinstance(args[0], ast.Name) or numbers[0] is not None):
+        start, size = args[0], ast.BinOp(args[1], ast.Sub(), copy.deepcopy(args[0]))
+    elif len(args) == 1 and not isinstance(args[0], ast.Starred):
+        start, size = None, args[0]
+    else:
+        return None
+    if None not in numbers:  # all numbers: the bound itself
+        stop = numbers[-1] if len(numbers) == 1 else numbers[1] - numbers[0]
+        stop = (stop * p + q - 1) // q + (numbers[0] if len(numbers) == 2 else 0)
+        return ast.Call(call.func, [*args[:-1], ast.Constant(stop)], [])
+    scaled = size if p == 1 else ast.BinOp(size, ast.Mult(), ast.Constant(p))
+    kept = ast.BinOp(ast.BinOp(scaled, ast.Add(), ast.Constant(q - 1)), ast.FloorDiv(), ast.Constant(q))
+    if q == 1:
+        kept = scaled
+    stop = kept if start is None else ast.BinOp(copy.deepcopy(start), ast.Add(), kept)
+    return ast.Call(call.func, [stop] if start is None else [start, stop], [])
+
+
+def _integer(node: ast.expr) -> int | None:
+    """The value of an integer literal (``-4`` included), else None."""
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError):  # not a literal
+        return None
+    return value if type(value) is int else None
 
 
 def _call(name: str, *args: ast.expr) -> ast.Call:

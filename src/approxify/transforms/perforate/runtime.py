@@ -44,7 +44,7 @@ class _ax_Tally:
             yield item
 
 
-@runtime_helper(requires=("_ax_Tally",), imports=("import itertools",))
+@runtime_helper(imports=("import itertools",))
 def _ax_modulo(iterable, numerator, denominator, tally=None):
     """Run ``numerator`` of every ``denominator`` iterations, evenly spread (every k-th if 1/k)."""
     if numerator == 1 and tally is None:  # the common case, without the general machinery
@@ -70,7 +70,7 @@ def _ax_kept(size, numerator, denominator):
     return (size * numerator + denominator - 1) // denominator
 
 
-@runtime_helper(requires=("_ax_Tally", "_ax_kept"), imports=("import itertools",))
+@runtime_helper(requires=("_ax_kept",), imports=("import itertools",))
 def _ax_truncate(iterable, numerator, denominator, tally=None):
     """Run the first ``ceil(n * p / q)`` iterations (lazy iterables are materialised to count)."""
     if not hasattr(iterable, "__len__"):
@@ -141,7 +141,7 @@ def _ax_random_choice(seed, size, numerator, denominator):
     return bytes(flags), chosen, take
 
 
-@runtime_helper(requires=("_ax_Tally", "_ax_pick", "_ax_random_choice"), imports=("import itertools",))
+@runtime_helper(requires=("_ax_pick", "_ax_random_choice"), imports=("import itertools",))
 def _ax_random(iterable, numerator, denominator, seed, tally=None):
     """Run a seeded random subset of ``ceil(n * p / q)`` iterations, as many as truncate runs
     (each with probability p / q when the iterable has no length); see :func:`_ax_pick`."""
@@ -204,7 +204,7 @@ def _ax_rescale(value, before, seen, ran):
     return before + (value - before) * (seen / ran)
 
 
-@runtime_helper(requires=("_ax_Tally", "_ax_rescale"))
+@runtime_helper(requires=("_ax_rescale",))
 def _ax_compensate(value, before, tally):
     """:func:`_ax_rescale` with the counts a tally took while the loop ran."""
     return _ax_rescale(value, before, tally.seen, tally.ran)

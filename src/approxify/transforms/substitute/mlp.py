@@ -17,8 +17,9 @@ from itertools import pairwise
 
 import numpy as np
 
+from .predict import _ax_mlp_forward, _ax_mlp_layers
+
 _BETA1, _BETA2, _EPSILON = 0.9, 0.999, 1e-8  # Adam's usual constants
-_BLOCK_ROWS = 8192  # rows per block in forward: (width, 8192) activations fit in L2 cache
 
 
 @dataclass(frozen=True)
@@ -39,43 +40,8 @@ def weight_count(n_inputs: int, hidden: Sequence[int], n_outputs: int) -> int:
 
 def forward(weights: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
     """Outputs (n, m) of the network ``weights`` (W1, b1, W2, b2, ...) on the rows of ``X`` (n, d),
-    computed in the weights' precision (see :func:`forward_layers` for how)."""
-    return forward_layers(layers(weights, weights[-1].dtype), X)
-
-
-def layers(weights: Sequence[np.ndarray], dtype) -> list[np.ndarray]:
-    """Each layer's weights and bias as one (fan_out, fan_in + 1) matrix, for :func:`forward_layers`."""
-    return [np.hstack([W.T, b[:, None]]).astype(dtype)
-            for W, b in zip(weights[0::2], weights[1::2], strict=True)]
-
-
-def forward_layers(layers: Sequence[np.ndarray], X: np.ndarray) -> np.ndarray:
-    """:func:`forward` with the layers already made by :func:`layers`, in their precision.
-
-    Everything is stored transposed, one row per input, unit or output (the result is a transposed
-    view), with a last row of ones that folds each bias into its layer's matrix product: a layer
-    is one product of a small matrix with contiguous rows, then tanh. Rows go through in blocks,
-    in buffers allocated once: a block stays in cache, and no large temporary is allocated per
-    layer (a fresh multi-megabyte array costs page faults).
-    """
-    dtype = layers[-1].dtype
-    n, d = X.shape
-    rows = np.empty((d + 1, n), dtype=dtype)
-    rows[:d] = X.T
-    rows[d] = 1.0
-    out = np.empty((len(layers[-1]), n), dtype=dtype)
-    block = min(n, _BLOCK_ROWS)
-    buffers = [np.ones((len(layer) + 1, block), dtype=dtype) for layer in layers[:-1]]
-    for at in range(0, n, _BLOCK_ROWS):
-        h = rows[:, at : at + _BLOCK_ROWS]
-        size = h.shape[1]
-        for layer, buffer in zip(layers, buffers):  # the hidden layers
-            z = buffer[:-1, :size]
-            np.matmul(layer, h, out=z)
-            np.tanh(z, out=z)
-            h = buffer[:, :size]
-        np.matmul(layers[-1], h, out=out[:, at : at + size])
-    return out.T
+    computed in the weights' precision, as a variant computes them (:mod:`.predict`)."""
+    return _ax_mlp_forward(_ax_mlp_layers(weights, weights[-1].dtype), X)
 
 
 def train(

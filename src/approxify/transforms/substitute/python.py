@@ -155,7 +155,7 @@ def _replacement(program: PythonProgram, call: CallSite, setting: Substitute) ->
             f"{call.name}'s traced calls do not answer with exactly two values in one result; "
             "drop recheck for this call."
         )
-    return _ax_Substituted(fitted.surrogate, outputs=fitted.outputs, tuple_result=fitted.tuple_result,
+    return _ax_Substituted(fitted.surrogate.predictor, outputs=fitted.outputs, tuple_result=fitted.tuple_result,
                            guard=setting.guard, margin=setting.margin, site=call.id,
                            levels=fitted.levels if setting.recheck is not None else None,
                            recheck=setting.recheck)

@@ -13,9 +13,11 @@ NumPy arrays for one value would cost more than most functions worth replacing.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as _ax_np
 
-from ...targets.python_runtime import runtime_helper
+from ...targets.python_runtime import array_literal, exported_as, runtime_helper
 
 
 def guard_counts(variant) -> dict:
@@ -81,7 +83,7 @@ def _ax_scalar_predictor(surrogate):
 
 @runtime_helper(requires=("_ax_scalar_predictor",), imports=("import numpy as _ax_np",))
 class _ax_Substituted:
-    """A fitted surrogate with its guard; called as ``wrapper(exact_function, *args)``."""
+    """A fitted surrogate's predictor with its guard; called as ``wrapper(exact_function, *args)``."""
 
     def __init__(self, surrogate, *, outputs, tuple_result, guard=True, margin=0.0, site="", levels=None,
                  recheck=None):
@@ -170,15 +172,6 @@ class _ax_Substituted:
             outside = mask if outside is None else outside | mask
         return outside
 
-    def definition(self, name):
-        """Source lines that rebuild this wrapper (for ``approxify export``)."""
-        return [
-            "from approxify.transforms.substitute.surrogates import Surrogate as _ax_Surrogate",
-            f"{name} = _ax_Substituted(_ax_Surrogate.from_dict({self.surrogate.to_dict()!r}), "
-            f"outputs={self.outputs}, tuple_result={self.tuple_result}, guard={self.guard}, "
-            f"margin={self.margin!r}, site={self.site!r}, levels={self.levels!r}, recheck={self.recheck!r})",
-        ]
-
     def _one(self, exact, args):
         self.calls += 1
         if self.guard:
@@ -194,3 +187,18 @@ class _ax_Substituted:
             self.fallbacks += 1
             return exact(*args)
         return y if self.tuple_result else y[0]
+
+
+def _definition(name: str, value: _ax_Substituted) -> list[str]:
+    """Source lines that rebuild ``value`` with NumPy alone (for ``approxify export``): its
+    predictor's arrays written as literals, which ``repr`` writes exactly."""
+    predictor = value.surrogate
+    fields = inspect.signature(type(predictor).__init__).parameters
+    arguments = [f"        {field}={array_literal(getattr(predictor, field), indent=12)}," for field in list(fields)[1:]]
+    options = ", ".join(f"{option}={array_literal(getattr(value, option))}" for option in (  # NumPy scalars as numbers
+        "outputs", "tuple_result", "guard", "margin", "site", "levels", "recheck"))
+    return [f"{name} = _ax_Substituted(", f"    {type(predictor).__name__}(", *arguments, "    ),",
+            f"    {options},", ")"]
+
+
+exported_as(_ax_Substituted, _definition)

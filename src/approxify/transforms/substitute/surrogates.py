@@ -30,6 +30,7 @@ from scipy.linalg import solveh_banded
 
 from ...errors import InvalidArgument, InvalidArgumentType
 from . import mlp
+from .predict import _ax_MemoPredictor, _ax_MlpPredictor, _ax_PolyPredictor, _ax_TablePredictor
 
 KINDS = ("table", "poly", "mlp", "memo")
 HORNER_MAX_DEGREE = 8  # poly up to this degree is evaluated by Horner's rule (fewer passes)
@@ -265,21 +266,20 @@ class Surrogate:
     def n_outputs(self) -> int:
         raise NotImplementedError
 
-    float32_ready: ClassVar[bool] = False  # predicts float32 rows in float32 (else in float64)
-
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X)
-        if not (self.float32_ready and X.dtype == np.float32):
-            X = X.astype(np.float64, copy=False)
         if X.ndim != 2 or X.shape[1] != self.n_arguments:
             raise InvalidArgument(
                 f"predict expects X of shape (n, {self.n_arguments}), one column per argument the "
                 f"{self.kind} surrogate was fitted on, got shape {X.shape}; pass the arguments as "
                 f"columns, e.g. np.column_stack(args)"
             )
-        return self._predict(X)
+        return self.predictor.predict(X)
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
+    @cached_property
+    def predictor(self) -> Any:
+        """The NumPy-only object that predicts for this surrogate (:mod:`.predict`): what
+        variants call and exported files rebuild from its arrays."""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
@@ -317,35 +317,8 @@ class TableSurrogate(Surrogate):
         return self.values.shape[1]
 
     @cached_property
-    def _slopes(self) -> np.ndarray:
-        return np.diff(self.values, axis=0)
-
-    def _predict(self, X: np.ndarray) -> np.ndarray:
-        return _blockwise(self._predict_block, X, self.n_outputs)
-
-    def _predict_block(self, X: np.ndarray, out: np.ndarray) -> None:
-        """Linear interpolation like ``np.interp`` (constant beyond the ends), but the grid is
-        uniform, so the cell is found by one multiplication instead of a binary search."""
-        points = len(self.values)
-        if points == 1:  # the argument was constant
-            out[:] = self.values[0]
-            out[np.isnan(X[:, 0])] = np.nan
-            return
-        position = X[:, 0] - self.lo[0]
-        position *= (points - 1) / (self.hi[0] - self.lo[0])
-        np.clip(position, 0, points - 1, out=position)
-        nan = np.isnan(position)
-        has_nan = nan.any()
-        if has_nan:
-            position[nan] = 0.0  # casting NaN to an index is undefined
-        left = position.astype(np.intp)
-        np.minimum(left, points - 2, out=left)
-        position -= left
-        np.take(self._slopes, left, axis=0, out=out)
-        out *= position[:, None]
-        out += self.values[left]
-        if has_nan:
-            out[nan] = np.nan
+    def predictor(self) -> Any:
+        return _ax_TablePredictor(self.lo, self.hi, self.values)
 
     @staticmethod
     def _fit(samples: Samples, lo, hi, options: TableOptions, seed: int) -> dict[str, Any]:
@@ -389,7 +362,6 @@ def _least_squares_hats(x, Y, lo, hi, points) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class PolySurrogate(Surrogate):
     kind: ClassVar[str] = "poly"
-    float32_ready: ClassVar[bool] = True
 
     coefficients: np.ndarray  # (degree + 1, m) Chebyshev coefficients on [lo, hi] mapped to [-1, 1]
 
@@ -398,56 +370,12 @@ class PolySurrogate(Surrogate):
         return self.coefficients.shape[1]
 
     @cached_property
-    def _to_unit(self) -> tuple[float, float]:
-        # Python floats: NumPy then keeps float32 rows in float32
-        centre, half_width = float(self.lo[0] + self.hi[0]) / 2, float(self.hi[0] - self.lo[0]) / 2
-        return centre, (1.0 / half_width if half_width > 0 else 0.0)
-
-    def _predict(self, X: np.ndarray) -> np.ndarray:
-        return _blockwise(self._predict_block, X, self.n_outputs)
-
-    @cached_property
-    def _power_columns(self) -> list[list[float]] | None:
-        """Power-basis coefficients (highest first) per output, for Horner's rule on low degrees;
-        None above :data:`HORNER_MAX_DEGREE`, where Clenshaw's recurrence stays better conditioned."""
-        if len(self.coefficients) - 1 > HORNER_MAX_DEGREE:
-            return None
-        return [np.polynomial.chebyshev.cheb2poly(c)[::-1].tolist() for c in self.coefficients.T]
-
-    def _predict_block(self, X: np.ndarray, out: np.ndarray) -> None:
-        if self._power_columns is not None:
-            self._horner_block(X, out)
-        else:
-            self._clenshaw_block(X, out)
-
-    def _horner_block(self, X: np.ndarray, out: np.ndarray) -> None:
-        """Horner's rule on the mapped argument: two passes per degree, one output at a time."""
-        centre, scale = self._to_unit
-        t = X[:, 0] - centre
-        t *= scale
-        value = np.empty_like(t)
-        for j, column in enumerate(self._power_columns):
-            value.fill(column[0])
-            for c in column[1:]:
-                value *= t
-                value += c
-            out[:, j] = value
-
-    def _clenshaw_block(self, X: np.ndarray, out: np.ndarray) -> None:
-        """Clenshaw's recurrence, as ``chebval`` runs it, with in-place updates of three buffers."""
-        centre, scale = self._to_unit
-        t = X[:, :1] - centre
-        t *= scale
-        twice_t = t * 2.0
-        b1, b2, b0 = np.zeros_like(out), np.zeros_like(out), np.empty_like(out)
-        for c in self.coefficients[:0:-1]:  # b_k = c_k + 2 t b_(k+1) - b_(k+2), k = n .. 1
-            np.multiply(twice_t, b1, out=b0)
-            b0 -= b2
-            b0 += c
-            b2, b1, b0 = b1, b0, b2
-        np.multiply(t, b1, out=out)  # f(t) = c_0 + t b_1 - b_2
-        out -= b2
-        out += self.coefficients[0]
+    def predictor(self) -> Any:
+        # the power basis (highest degree first) for Horner's rule up to HORNER_MAX_DEGREE; above
+        # it Clenshaw's recurrence stays better conditioned
+        low_degree = len(self.coefficients) - 1 <= HORNER_MAX_DEGREE
+        power = [chebyshev.cheb2poly(c)[::-1].tolist() for c in self.coefficients.T] if low_degree else None
+        return _ax_PolyPredictor(self.lo, self.hi, self.coefficients, power)
 
     @staticmethod
     def _fit(samples: Samples, lo, hi, options: PolyOptions, seed: int) -> dict[str, Any]:
@@ -472,17 +400,9 @@ class MlpSurrogate(Surrogate):
     def n_outputs(self) -> int:
         return self.weights[-1].shape[0]
 
-    # Inference runs in float32, as Parrot's neural processor ran in low precision: a network
-    # this small approximates to about 1e-2, far above float32 rounding (about 1e-7), and
-    # float32 halves the matrix products and makes tanh about 4x cheaper with NumPy's SIMD loops.
-    float32_ready: ClassVar[bool] = True
-
     @cached_property
-    def _layers32(self) -> list[np.ndarray]:
-        return mlp.layers(self.weights, np.float32)
-
-    def _predict(self, X: np.ndarray) -> np.ndarray:
-        return mlp.forward_layers(self._layers32, X).astype(X.dtype, copy=False)
+    def predictor(self) -> Any:  # runs in float32: see _ax_MlpPredictor
+        return _ax_MlpPredictor(self.lo, self.hi, self.weights)
 
     @staticmethod
     def _fit(samples: Samples, lo, hi, options: MlpOptions, seed: int) -> dict[str, Any]:
@@ -503,53 +423,9 @@ class MemoSurrogate(Surrogate):
     def n_outputs(self) -> int:
         return self.values.shape[1]
 
-    def _predict(self, X: np.ndarray) -> np.ndarray:
-        return _blockwise(self._predict_block, X, self.n_outputs)
-
     @cached_property
-    def _values_then_nan(self) -> np.ndarray:
-        """``values`` plus a NaN row, the slot of every cell never visited."""
-        return np.vstack([self.values, np.full((1, self.values.shape[1]), np.nan)])
-
-    @cached_property
-    def _dense_slots(self) -> np.ndarray | None:
-        """Slot of every cell, when the grid is small enough: one gather instead of a search."""
-        if self.cells ** len(self.lo) > _DENSE_MEMO_CELLS:
-            return None
-        slots = np.full(self.cells ** len(self.lo), len(self.keys), dtype=np.intp)
-        slots[self.keys] = np.arange(len(self.keys))
-        return slots
-
-    def _predict_block(self, X: np.ndarray, out: np.ndarray) -> None:
-        keys, on_grid = self._cells_of(X)
-        unvisited = len(self.keys)
-        if self._dense_slots is not None:
-            slot = self._dense_slots[keys]
-        else:
-            slot = np.searchsorted(self.keys, keys)
-            np.minimum(slot, unvisited - 1, out=slot)
-            slot[self.keys[slot] != keys] = unvisited
-        slot[~on_grid] = unvisited  # the caller's guard runs the exact function for NaN rows
-        np.take(self._values_then_nan, slot, axis=0, out=out)
-
-    def _cells_of(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flat index of the grid cell nearest each row, and whether the row lies on the grid.
-
-        Column by column: reductions across a short second axis are slow in NumPy."""
-        step = (self.hi - self.lo) / (self.cells - 1)
-        flat = np.zeros(len(X), dtype=np.int64)
-        on_grid = np.ones(len(X), dtype=bool)
-        for j in range(X.shape[1]):
-            if step[j] > 0:
-                position = (X[:, j] - self.lo[j]) * (1.0 / step[j])
-            else:  # a constant argument has one cell holding its single traced value
-                position = np.where(X[:, j] == self.lo[j], 0.0, np.inf)
-            on_grid &= (position > -0.5) & (position < self.cells - 0.5)  # False for NaN
-            position[~on_grid] = 0.0  # casting NaN or huge values to an index is undefined
-            index = np.rint(position, out=position).astype(np.int64)
-            flat += index * self.cells ** j if j else index
-        flat[~on_grid] = 0
-        return flat, on_grid
+    def predictor(self) -> Any:
+        return _ax_MemoPredictor(self.lo, self.hi, self.cells, self.keys, self.values)
 
     @staticmethod
     def _fit(samples: Samples, lo, hi, options: MemoOptions, seed: int) -> dict[str, Any]:
@@ -560,24 +436,11 @@ class MemoSurrogate(Surrogate):
                 f"{options.cells}**{n_arguments} cells, more than int64 indices can number; "
                 f"lower cells or use kind 'mlp'"
             )
-        probe = MemoSurrogate(lo, hi, 0.0, options.cells, np.zeros(0, np.int64), np.zeros((0, 0)))
-        cell_of_row, _ = probe._cells_of(samples.X)
+        probe = _ax_MemoPredictor(lo, hi, options.cells, np.zeros(0, np.int64), np.zeros((0, 1)))
+        cell_of_row, _ = probe.cells_of(samples.X)
         keys, row_cell, counts = np.unique(cell_of_row, return_inverse=True, return_counts=True)
         sums = np.stack([np.bincount(row_cell, y, len(keys)) for y in samples.Y.T], axis=1)
         return {"cells": options.cells, "keys": keys, "values": sums / counts[:, None]}
-
-
-_DENSE_MEMO_CELLS = 1 << 16  # memo grids up to this many cells get a dense slot table (512 KiB)
-_BLOCK_ROWS = 8192  # rows predicted together: temporaries stay in cache, and small enough that
-# malloc recycles them instead of mapping fresh pages (a page-faulting temporary costs more than
-# the arithmetic on it)
-
-
-def _blockwise(predict_block, X: np.ndarray, n_outputs: int) -> np.ndarray:
-    out = np.empty((len(X), n_outputs), dtype=X.dtype)
-    for at in range(0, len(X), _BLOCK_ROWS):
-        predict_block(X[at : at + _BLOCK_ROWS], out[at : at + _BLOCK_ROWS])
-    return out
 
 
 _CLASSES: dict[str, type[Surrogate]] = {
