@@ -4,6 +4,7 @@
     approxify tune mypkg.kernels:estimate --inputs mypkg.kernels:make_inputs --bound 0.05 --out r.json
     approxify show r.json
     approxify export r.json --out estimate_fast.py
+    approxify export model.json --out net.pt2 --inputs mypkg.data:batches
     approxify report r.json --out r.html
     approxify bench --quick
     approxify demo
@@ -32,6 +33,7 @@ from ._api import approximate, load, sites
 from .config import Budget
 from .demo import run_demo
 from .errors import ApproxifyError, InvalidArgument, InvalidArgumentType, UnsupportedTarget
+from .report.export_model import SUFFIXES, check_model_path, export_model
 from .report.result import finite_json
 
 # where an editable install from a source checkout keeps the package: <checkout>/src/approxify/
@@ -66,8 +68,7 @@ def _resolve(reference: str, *, what: str) -> Any:
         raise InvalidArgument(
             f"{what} must look like module:name (e.g. mypkg.kernels:estimate), got {reference!r}."
         )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    _cwd_importable()
     obj = _import_module(module_name, what=what)
     for part in attribute.split("."):
         try:
@@ -75,6 +76,19 @@ def _resolve(reference: str, *, what: str) -> Any:
         except AttributeError:
             raise InvalidArgument(f"{what}: module {module_name!r} has no {attribute!r}.") from None
     return obj
+
+
+def _cwd_importable() -> None:
+    """The current directory importable, as with python -m: targets and inputs named
+    module:name are found there, and so is the target a saved result names."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def _load(path: str, *, allow_changed: bool = False) -> Any:
+    """The saved result; its target is imported from the current directory as tune found it."""
+    _cwd_importable()
+    return load(path, allow_changed=allow_changed)
 
 
 def _import_module(name: str, *, what: str) -> Any:
@@ -163,6 +177,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         calls=_calls(args.call), quantile=args.quantile, mean_bound=args.mean_bound,
         groups=_inputs(args.groups, what="--groups") if args.groups else None, min_gain=args.min_gain,
     )
+    if result.is_model:  # its reference names its class: loading imports the model by this name
+        result.imported_as = args.target
     print(result.summary())
     if out is not None:
         print(f"\nresult written to {result.save(out)}")
@@ -170,12 +186,20 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    print(load(args.result).summary())
+    print(_load(args.result).summary())
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    result = load(args.result, allow_changed=args.allow_changed)
+    result = _load(args.result, allow_changed=args.allow_changed)
+    if result.is_model:
+        return _export_model(result, args)
+    if args.inputs:
+        raise InvalidArgument(f"--inputs is for a model result; {result.target} is a Python function, "
+                              "whose variant is written as source: drop --inputs.")
+    if args.out and Path(args.out).suffix.lower() in SUFFIXES:
+        raise InvalidArgument(f"--out {args.out!r} names a model file, but {result.target} is a Python "
+                              "function, whose variant is source: name a .py file, e.g. --out fast.py.")
     out = _writable(args.out, what="--out") if args.out else None
     text = result.source()
     if out is not None:
@@ -186,8 +210,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_model(result: Any, args: argparse.Namespace) -> int:
+    """A model result: its variant written to a file torch alone loads, checked on --inputs."""
+    if not args.out:
+        raise InvalidArgument(f"{result.target} is a model: name the file to write with --out "
+                              "(net.pt2: torch.export, preferred; net.pt: TorchScript).")
+    out = _writable(str(check_model_path(args.out, what="--out")), what="--out")
+    if not args.inputs:
+        raise InvalidArgument(f"{result.target} is a model: name example inputs with --inputs module:name "
+                              "(as for tune; the file is traced and checked on a few of them).")
+    written = export_model(result.program(), out, _inputs(args.inputs), what="--out")
+    print(f"approximated model of {result.target} ({result.best.describe()}) {written.describe()}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    result = load(args.result, allow_changed=args.allow_changed)
+    result = _load(args.result, allow_changed=args.allow_changed)
     out = _writable(args.out or str(Path(args.result).with_suffix(".html")), what="--out")
     data = _writable(args.data, what="--data") if args.data else None
     if data is not None:
@@ -293,9 +331,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("result")
     p.set_defaults(run=cmd_show)
 
-    p = commands.add_parser("export", help="write the best variant's Python source")
+    p = commands.add_parser("export", help="write the best variant: a function's Python source, or a "
+                                           "model as a file torch alone loads")
     p.add_argument("result")
-    p.add_argument("--out", default=None, help="file to write (default: print)")
+    p.add_argument("--out", default=None,
+                   help="file to write (a function's source: default print; a model: .pt2 for "
+                        "torch.export, .pt for TorchScript, .onnx)")
+    p.add_argument("--inputs", default=None,
+                   help="a model: module:name of example inputs (as for tune) to trace and check on")
     p.add_argument("--allow-changed", action="store_true", help=changed)
     p.set_defaults(run=cmd_export)
 

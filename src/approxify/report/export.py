@@ -27,7 +27,9 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
     if target.has_weights:
         raise UnsupportedTarget(
             f"{target.name} is a model: its variant is a module, not source. Build it with "
-            "ax.apply(model, config) (or result.program()) and save it with torch.save."
+            "ax.apply(model, config) (or result.program()), and write it as a file torch alone "
+            "loads with result.export_model('net.pt2', example_inputs) (approxify export r.json "
+            "--out net.pt2 --inputs module:name)."
         )
     program = target.rewrite(config)
     changed = program.changed_keys()

@@ -12,12 +12,14 @@ from typing import Any
 
 from .._target import Target
 from ..config import Setting, config_from_dict, config_to_dict, describe_config
-from ..errors import ApproxifyError, InvalidArgument, InvalidArgumentType, ResultFileError, TargetChanged
+from ..errors import (ApproxifyError, InvalidArgument, InvalidArgumentType, ResultFileError, TargetChanged,
+                      UnsupportedTarget)
 from ..stats import Certificate
 from ..targets.call_trace import CallHint
 from ..targets.fingerprint import changes
 from .data import report_data
 from .export import export_source
+from .export_model import ModelExport, export_model
 from .html import render
 from .result_file import FIX, FORMAT, check_result_data, read_json
 from .terminal import summary_text
@@ -117,6 +119,9 @@ class Result:
     # how the target differs from the fingerprint, as last compared (when building, or loading
     # with allow_changed=True): not empty, the certificate does not apply to what is built now
     changed: list[str] = field(default_factory=list, compare=False)
+    # module:name that imports the target itself, where ``reference`` cannot: a model's reference
+    # names its class, which holds no weights (approxify tune records the name it was given)
+    imported_as: str | None = None
     _target_obj: Any = field(default=None, repr=False, compare=False)
     _modules: tuple[str, ...] = field(default=(), repr=False, compare=False)
     _calls: tuple[Any, ...] = field(default=(), repr=False, compare=False)
@@ -140,6 +145,31 @@ class Result:
         """The approximated Python source of the target and its callees, ready to ship (refused
         like :meth:`program` when the code changed)."""
         return export_source(self._checked(allow_changed), self.best.config if config is None else config)
+
+    def export_model(self, path: str | Path, example_inputs: Any = None, *,
+                     config: dict[str, Setting] | None = None, allow_changed: bool = False) -> ModelExport:
+        """Write the best variant (or ``config``'s) of a model to ``path``, a file torch alone
+        loads: ``.pt2`` (torch.export, preferred), ``.pt`` (TorchScript, for what torch.export
+        cannot trace) or ``.onnx``. ``example_inputs``: a few inputs the model takes (a result keeps
+        only a digest of its inputs); the file is traced on the first and checked against the
+        variant on up to four. Refused like :meth:`program` when the model changed."""
+        if not self.is_model:
+            raise UnsupportedTarget(
+                f"{self.target} is a Python function: its variant is source, not a model file; "
+                "write it with result.source() (approxify export r.json --out fast.py)."
+            )
+        if example_inputs is None:
+            raise InvalidArgument(
+                f"export_model(example_inputs=...) is needed for the model {self.target}: a result "
+                "keeps no inputs (only their digest), and the file is traced and checked on some; "
+                "pass a few of the batches it was tuned on (approxify export: --inputs module:name)."
+            )
+        return export_model(self.program(config, allow_changed=allow_changed), path, example_inputs)
+
+    @property
+    def is_model(self) -> bool:
+        """Whether the target is a model (its variant is a module), not a Python function."""
+        return self._lifted().has_weights
 
     def provenance(self) -> str | None:
         """What a reader must be told about where the certificate applies; None when the target
@@ -178,7 +208,7 @@ class Result:
             )
 
     def _lifted(self) -> Target:
-        obj = self._target_obj if self._target_obj is not None else _import(self.reference)
+        obj = self._target_obj if self._target_obj is not None else self._imported()
         self._target_obj = obj
         target = Target(obj, modules=self._modules, calls=self._calls, followed=self._followed)
         if self.fits:
@@ -191,6 +221,17 @@ class Result:
             target.use_repaired(self.weights)
         return target
 
+    def _imported(self) -> Any:
+        """The target imported by name; a model's class is not the model (it has no weights)."""
+        obj = _import(self.imported_as or self.reference)
+        if isinstance(obj, type) and "weights" in (self.fingerprint or {}):
+            raise InvalidArgumentType(
+                f"the result names the class {self.reference} of its model, not the model, and a "
+                "class holds no weights; pass the model: ax.load(path, target=model) (a result "
+                "that approxify tune wrote names the model itself)."
+            )
+        return obj
+
     # -- persistence -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         best_index = next((i for i, c in enumerate(self.pareto) if c is self.best), None)
@@ -198,6 +239,7 @@ class Result:
             "format": FORMAT,
             "target": self.target,
             "reference": self.reference,
+            **({"imported_as": self.imported_as} if self.imported_as else {}),
             "modules": list(self._modules),
             "followed": [hint.to_list() for hint in self._followed],
             "skipped": self.skipped,
@@ -254,6 +296,7 @@ class Result:
             skipped=data.get("skipped", []),
             fits=data.get("fits", {}),
             fingerprint=data.get("fingerprint", {}),
+            imported_as=data.get("imported_as"),
             _target_obj=target,
             _modules=tuple(data.get("modules", ())),
             _calls=tuple(calls),

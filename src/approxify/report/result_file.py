@@ -148,7 +148,7 @@ CANDIDATE = {
     "certificate?": Maybe(Parsed(OBJECT, Certificate.from_dict)),
 }
 RESULT = {
-    "format": TEXT, "target": TEXT, "reference": REFERENCE, "modules?": [TEXT],
+    "format": TEXT, "target": TEXT, "reference": REFERENCE, "imported_as?": REFERENCE, "modules?": [TEXT],
     "settings": {"quality": TEXT, "bound": REAL, "confidence": REAL, "tuning": COUNT, "heldout": COUNT,
                  "loss_cap?": Maybe(REAL), "strategy?": Maybe(TEXT)},
     "exact": CANDIDATE, "pareto": [CANDIDATE], "best": BEST, "points": [CANDIDATE],
