@@ -11,7 +11,7 @@ def test_exported_members_are_pinned_and_sorted():
         "Perforate", "Precision", "Quality", "QualityError", "Result", "ResultFileError", "Setting", "Site", "SiteList",
         "Substitute", "TargetChanged", "TargetFailed",
         "UnknownSite", "UnsupportedTarget", "alternatives", "apply", "approximate", "certify", "evaluate", "has_side_effects",
-        "load", "sites", "source",
+        "load", "sites", "source", "statistic",
     ]
     for name in ax.__all__:
         assert getattr(ax, name) is not None

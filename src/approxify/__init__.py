@@ -22,7 +22,7 @@ from .errors import (
     UnknownSite,
     UnsupportedTarget,
 )
-from .markers import alternatives, has_side_effects
+from .markers import alternatives, has_side_effects, statistic
 from .measure.evaluation import Evaluation
 from .measure.inputs import Args
 from .measure.quality import Quality
@@ -66,4 +66,5 @@ __all__ = [
     "load",
     "sites",
     "source",
+    "statistic",
 ]

@@ -190,17 +190,23 @@ def observe(program: PythonProgram, examples: Sequence[Any]) -> Observed:
                 _set(holder, field_name, probe)
         functions[key] = replace(lifted, tree=ast.fix_missing_locations(tree))
     run = replace(program, functions=functions).with_helpers({"_ax_see_reduced"}).build()
+    return run_recording(run, examples, _RECORDING, seen)
+
+
+def run_recording(run: Any, examples: Sequence[Any], recording: list, seen: Any) -> Any:
+    """Run the probed variant ``run`` on each example (fresh copies) while its probes record
+    into ``seen`` (on top of ``recording``, the stack they read); returns ``seen``."""
     inputs = InputSet(list(examples))
-    _RECORDING.append(seen)
+    recording.append(seen)
     try:
         for index in range(len(inputs)):
             args, kwargs = inputs.fresh(index)
             try:
                 run(*args, **kwargs)
-            except Exception:  # a run that fails shows less: its candidates seen so far count
+            except Exception:  # a run that fails shows less: what it saw so far counts
                 continue
     finally:
-        _RECORDING.pop()
+        recording.pop()
     return seen
 
 
@@ -224,11 +230,12 @@ def reduced_length(value: Any, operation: str, axis: int | None, slot: int) -> i
     return value.shape[0 if axis is None else axis]
 
 
-def choices(reduction: Reduction, rates: Sequence[float], policies: Sequence[str]) -> list[Perforate]:
+def choices(sums: bool, rates: Sequence[float], policies: Sequence[str]) -> list[Perforate]:
+    """Each policy at each rate (modulo where it keeps every k-th); a sum compensated."""
     found = []
     for policy in policies:
         for rate in rates:
-            setting = Perforate(rate, policy, compensate=reduction.sums)
+            setting = Perforate(rate, policy, compensate=sums)
             if policy != "modulo" or setting.stride is not None:
                 found.append(setting)
     return found
@@ -272,7 +279,7 @@ class ReductionRewriter(ast.NodeTransformer):
             _set(holder, key, originals[slot])
         text = self._sampled(skeleton, reduction, setting)
         rewritten = ast.parse(text, mode="eval").body
-        rewritten = _Operands(originals, reduction.index).visit(rewritten)
+        rewritten = Operands(originals, reduction.index).visit(rewritten)
         return ast.copy_location(rewritten, node)
 
     def _sampled(self, skeleton: str, reduction: Reduction, setting: Perforate) -> str:
@@ -311,12 +318,13 @@ def _along(axis: int, part: str) -> str:
     return ", ".join(["...", part] + [":"] * (-axis - 1))
 
 
-class _Operands(ast.NodeTransformer):
+class Operands(ast.NodeTransformer):
     """Puts the operands back in place of their placeholders: the first use of one that is not
-    a plain name binds it (``(_ax_operand_r0_0 := a * b)``), the later ones read the name."""
+    a plain name binds it (``(_ax_operand_r0_0 := a * b)``; ``kind`` tells sites' names apart),
+    the later ones read the name."""
 
-    def __init__(self, originals: list[ast.expr], index: int) -> None:
-        self.originals, self.index = originals, index
+    def __init__(self, originals: list[ast.expr], index: int, kind: str = "r") -> None:
+        self.originals, self.index, self.kind = originals, index, kind
         self.used: set[int] = set()
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
@@ -326,7 +334,7 @@ class _Operands(ast.NodeTransformer):
         operand = self.originals[slot]
         if isinstance(operand, ast.Name):
             return ast.Name(operand.id, ast.Load())
-        name = f"_ax_operand_r{self.index}_{slot}"
+        name = f"_ax_operand_{self.kind}{self.index}_{slot}"
         if slot in self.used:
             return ast.Name(name, ast.Load())
         self.used.add(slot)

@@ -16,6 +16,7 @@ import ast
 import copy
 import zlib
 from collections.abc import Iterator, Mapping
+from typing import Any
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -24,7 +25,7 @@ from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
 from .._base import Transform, register
-from . import arrays, comprehensions, while_loops
+from . import arrays, comprehensions, statistics, while_loops
 from . import runtime as _runtime  # noqa: F401  (registers the helpers)
 from .compiled import compiled_loop, kept_share
 from .scopes import walk_same_scope as _walk_same_scope
@@ -47,13 +48,18 @@ class PythonPerforation(Transform):
     family = "perforate"
     target = "python"
     order = 0
-    examples = 3  # which reductions sum long float arrays: the loops need no run
+    examples = 3  # which reductions sum long float arrays, which calls are statistics: loops need no run
 
-    def observe(self, program: PythonProgram, examples, *, name: str) -> arrays.Observed:
-        return arrays.observe(program, examples)
+    def observe(self, program: PythonProgram, examples, *, name: str) -> Observations:
+        return Observations(arrays.observe(program, examples), statistics.observe(program, examples))
 
     def resolve(self, program: PythonProgram, site_id: str) -> Site | None:
-        """A reduction a saved config names, on a program that has not run: found in the source."""
+        """A reduction or a sampled call a saved config names, on a program that has not run:
+        found in the source."""
+        key, _, suffix = site_id.rpartition("/")
+        if key in program.functions and suffix.startswith("sample#"):
+            found = statistics.find(program.functions[key], program, suffix)
+            return None if found is None else self._statistic_site(program.functions[key], *found, None)
         key, _, rest = site_id.rpartition("/reduce#")
         if key not in program.functions or not rest.isdigit():
             return None
@@ -75,9 +81,12 @@ class PythonPerforation(Transform):
             for index, loop in enumerate(while_loops.while_loops(lifted.tree)):
                 sites.append(self._while_site(lifted, index, loop))
             for node, reduction in arrays.candidates(lifted) if observed is not None else ():
-                length = observed.lengths.get((lifted.key, reduction.index))
+                length = observed.reductions.lengths.get((lifted.key, reduction.index))
                 if length is not None and length >= arrays.MIN_LENGTH:
                     sites.append(self._reduction_site(lifted, node, reduction, length))
+        if observed is not None:
+            for lifted, node, statistic, rows in observed.statistics.statistics(program):
+                sites.append(self._statistic_site(lifted, node, statistic, rows))
         return sites
 
     def check(self, program: PythonProgram, site: Site, setting: Setting) -> None:
@@ -89,27 +98,33 @@ class PythonPerforation(Transform):
             )
 
     def apply(self, program: PythonProgram, settings: Mapping[Site, Setting]) -> PythonProgram:
-        # function -> kind of locator -> index -> setting
-        by_function: dict[str, dict[type, dict[int, Perforate]]] = {}
+        # function -> kind of locator -> locator -> setting
+        by_function: dict[str, dict[type, dict[Any, Perforate]]] = {}
         for site, setting in settings.items():
             assert isinstance(setting, Perforate)
             if not setting.is_exact:
                 kinds = by_function.setdefault(site.locator.function, {})
-                kinds.setdefault(type(site.locator), {})[site.locator.index] = setting
+                kinds.setdefault(type(site.locator), {})[site.locator] = setting
         helpers: set[str] = set()
         for key, chosen in by_function.items():
             lifted = program.functions[key]
             tree = copy.deepcopy(lifted.tree)
+
+            def numbered(kind: type) -> dict[int, Perforate]:
+                return {locator.index: setting for locator, setting in chosen.get(kind, {}).items()}
+
             # every rewriter numbers its nodes on the copy before any of them changes it
-            fors = _LoopRewriter(lifted, tree, chosen.get(Loop, {}))
-            clauses = comprehensions.ClauseRewriter(lifted, tree, chosen.get(comprehensions.Clause, {}), fors)
-            whiles = while_loops.WhileRewriter(lifted, tree, chosen.get(while_loops.WhileLoop, {}))
-            reductions = arrays.ReductionRewriter(lifted, tree, chosen.get(arrays.Reduction, {}))
+            fors = _LoopRewriter(lifted, tree, numbered(Loop))
+            clauses = comprehensions.ClauseRewriter(lifted, tree, numbered(comprehensions.Clause), fors)
+            whiles = while_loops.WhileRewriter(lifted, tree, numbered(while_loops.WhileLoop))
+            reductions = arrays.ReductionRewriter(lifted, tree, numbered(arrays.Reduction))
+            samples = statistics.StatisticRewriter(lifted, program, tree, chosen.get(statistics.Statistic, {}))
             reductions.visit(tree)
             clauses.rewrite(tree)
             whiles.visit(tree)
             fors.visit(tree)
-            helpers |= fors.helpers | whiles.helpers | reductions.helpers
+            samples.visit(tree)  # last: it writes its call's other arguments again
+            helpers |= fors.helpers | whiles.helpers | reductions.helpers | samples.helpers
             program = program.with_tree(key, ast.fix_missing_locations(tree))
         return program.with_helpers(helpers)
 
@@ -170,11 +185,35 @@ class PythonPerforation(Transform):
         seen = f"; axis of {length} on the example inputs" if length is not None else ""
         return Site(
             id=f"{lifted.key}/reduce#{reduction.index}", family="perforate", target="python",
-            knob=Knob(Perforate(), tuple(arrays.choices(reduction, RATES, POLICIES))),
+            knob=Knob(Perforate(), tuple(arrays.choices(reduction.sums, RATES, POLICIES))),
             where=lifted.where(node), detail=f"{reduction.written} ({what}{seen})",
             facts={"operation": reduction.operation, "length": length, "profiled": length is not None},
             locator=reduction,
         )
+
+
+    @staticmethod
+    def _statistic_site(lifted: LiftedFunction, node: ast.Call, statistic: statistics.Statistic,
+                        rows: int | None) -> Site:
+        what = "sum, scaled" if statistic.kind == "sum" else "mean-like"
+        seen = f"; {rows} rows on the example inputs" if rows is not None else ""
+        sampled = ", ".join(ast.unparse(node.args[p]) for p in statistic.positions)
+        choices = arrays.choices(statistic.kind == "sum", RATES, POLICIES)
+        return Site(
+            id=f"{lifted.key}/{statistic.suffix}", family="perforate", target="python",
+            knob=Knob(Perforate(), tuple(choices)), where=lifted.where(node),
+            detail=f"{statistic.written} (rows of {sampled}: {what}{seen})",
+            facts={"statistic": statistic.kind, "rows": rows, "profiled": rows is not None},
+            locator=statistic,
+        )
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What the example inputs' run saw: the reductions' lengths, the statistics' calls."""
+
+    reductions: arrays.Observed
+    statistics: statistics.Observed
 
 
 def _clause_needs_helpers(lifted: LiftedFunction, index: int, setting: Perforate) -> bool:
