@@ -287,15 +287,7 @@ class ReductionRewriter(ast.NodeTransformer):
         axis = -1 if reduction.contracts else (reduction.axis or 0)
         length = f"{PLACEHOLDER}0.shape[{axis}]"
         kept = f"_ax_kept_r{reduction.index}"
-        if setting.policy == "modulo":
-            first = again = f"::{setting.stride}"
-        elif setting.policy == "truncate":
-            self.helpers.add("_ax_head")
-            first, again = f":({kept} := _ax_head({length}, {setting.keep!r}))", f":{kept}"
-        else:
-            self.helpers.add("_ax_subset")
-            seed = zlib.crc32(f"{self.lifted.key}/reduce#{reduction.index}".encode()) ^ setting.seed
-            first, again = f"({kept} := _ax_subset({length}, {setting.keep!r}, {seed}))", kept
+        first, again = sample_index(setting, length, kept, f"{self.lifted.key}/reduce#{reduction.index}", self.helpers)
         text = skeleton.replace(f"{PLACEHOLDER}0", f"{PLACEHOLDER}0[{_along(axis, first)}]", 1)
         if reduction.contracts:  # the same elements of b's rows (its first axis: b is 1-D or 2-D)
             text = text.replace(f"{PLACEHOLDER}1", f"{PLACEHOLDER}1[{again}]", 1)
@@ -307,6 +299,20 @@ class ReductionRewriter(ast.NodeTransformer):
 
 
 PLACEHOLDER = "_ax_P"
+
+
+def sample_index(setting: Perforate, length: str, kept: str, site: str, helpers: set[str]) -> tuple[str, str]:
+    """The index that samples an axis of ``length`` (source text) the first time, binding
+    ``kept`` (the count or the indices kept) where the policy needs it, and the index that
+    samples another operand the same way; the helpers it calls are added to ``helpers``."""
+    if setting.policy == "modulo":
+        return f"::{setting.stride}", f"::{setting.stride}"
+    if setting.policy == "truncate":
+        helpers.add("_ax_head")
+        return f":({kept} := _ax_head({length}, {setting.keep!r}))", f":{kept}"
+    helpers.add("_ax_subset")
+    seed = zlib.crc32(site.encode()) ^ setting.seed
+    return f"({kept} := _ax_subset({length}, {setting.keep!r}, {seed}))", kept
 
 
 def _along(axis: int, part: str) -> str:

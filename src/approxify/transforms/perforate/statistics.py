@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import copy
 import types
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,7 +34,7 @@ from ...markers import STATISTIC
 from ...targets.call_graph import static_value
 from ...targets.python import LiftedFunction, PythonProgram, local_names
 from ...targets.python_runtime import runtime_helper
-from .arrays import MIN_LENGTH, PLACEHOLDER, Operands, run_recording
+from .arrays import MIN_LENGTH, PLACEHOLDER, Operands, run_recording, sample_index
 
 TOLERANCE = 1e-9  # relative: a sum of halves differs from the whole's by rounding only
 _RECORDING: list[Observed] = []  # what the run under way records into
@@ -253,15 +252,7 @@ class StatisticRewriter(ast.NodeTransformer):
     def _sampled(self, skeleton: str, statistic: Statistic, setting: Perforate) -> str:
         length = f"{PLACEHOLDER}0.shape[0]"
         kept = f"_ax_kept_s{statistic.index}"
-        if setting.policy == "modulo":
-            first = again = f"::{setting.stride}"
-        elif setting.policy == "truncate":
-            self.helpers.add("_ax_head")
-            first, again = f":({kept} := _ax_head({length}, {setting.keep!r}))", f":{kept}"
-        else:
-            self.helpers.add("_ax_subset")
-            seed = zlib.crc32(f"{self.lifted.key}/{statistic.suffix}".encode()) ^ setting.seed
-            first, again = f"({kept} := _ax_subset({length}, {setting.keep!r}, {seed}))", kept
+        first, again = sample_index(setting, length, kept, f"{self.lifted.key}/{statistic.suffix}", self.helpers)
         # the length is read before the first sample (the operand bound by then), the rest after
         text = skeleton
         for slot in range(len(statistic.positions)):
