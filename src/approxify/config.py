@@ -40,8 +40,10 @@ class Setting:
         return {"family": self.family, **dataclasses.asdict(self)}  # type: ignore[call-overload]
 
 
-PERFORATION_POLICIES = ("modulo", "truncate", "random", "neurons", "magnitude")
 LOOP_POLICIES = ("modulo", "truncate", "random")  # for loops; "neurons" and "magnitude" prune layers
+# for maps over a grid: every k-th row and column computed, the rest filled from them
+GRID_POLICIES = ("grid-nearest", "grid-linear")
+PERFORATION_POLICIES = (*LOOP_POLICIES, "neurons", "magnitude", *GRID_POLICIES)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,10 @@ class Perforate(Setting):
     drawn with ``seed``; for layers of a model, ``"neurons"`` removes that share of output neurons
     or channels (smallest weight norm first, the consumer layer shrinking to match) and
     ``"magnitude"`` zeroes that share of the weights (smallest magnitude first). ``compensate=True`` rescales the loop's contribution to ``acc += ...`` accumulators by
-    iterations seen / iterations run, so sums and means stay unbiased.
+    iterations seen / iterations run, so sums and means stay unbiased. For an element-wise map
+    over a grid (its last two axes), ``"grid-nearest"`` and ``"grid-linear"`` compute every k-th
+    row and column only, ``rate = 1 - 1/k**2`` (:meth:`grid` builds them), and fill the rest
+    by repeating each sample over its k x k block or by linear interpolation between samples.
     """
 
     family: ClassVar[str] = "perforate"
@@ -86,6 +91,45 @@ class Perforate(Setting):
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise InvalidArgumentType(f"Perforate(seed=...) expects an int, got {self.seed!r}.")
+        if self.policy in GRID_POLICIES:
+            self._check_grid()
+
+    @classmethod
+    def grid(cls, step: int, fill: str = "nearest") -> Perforate:
+        """Every ``step``-th row and column of a grid computed, the rest filled by ``fill``
+        (``"nearest"`` or ``"linear"``): ``Perforate(1 - 1/step**2, f"grid-{fill}")``."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 2:
+            raise InvalidArgument(
+                f"Perforate.grid(step=...) expects a whole number >= 2 (every step-th row and column "
+                f"computed), got {step!r}; e.g. Perforate.grid(2)."
+            )
+        if f"grid-{fill}" not in GRID_POLICIES:
+            raise InvalidArgument(
+                f"Perforate.grid(fill=...) expects 'nearest' or 'linear', got {fill!r}."
+            )
+        return cls(1.0 - 1.0 / step**2, f"grid-{fill}")
+
+    def _check_grid(self) -> None:
+        # the rate stands for a step k (1/k**2 of the grid kept): any other share has no grid
+        if not self.is_exact and self.grid_step is None:
+            raise InvalidArgument(
+                f"Perforate(policy={self.policy!r}) keeps every k-th row and column, 1/k**2 of the "
+                f"grid, so rate must be 1 - 1/k**2 (0.75 for k=2, 0.888... for k=3), got "
+                f"{self.rate!r}; build it with Perforate.grid(2, {self.policy[5:]!r})."
+            )
+        if self.compensate:
+            raise InvalidArgument(
+                f"Perforate(policy={self.policy!r}) fills the rows and columns it skips, so there is "
+                "nothing to compensate; drop compensate=True."
+            )
+
+    @property
+    def grid_step(self) -> int | None:
+        """For a grid policy: k when every k-th row and column is computed, else None."""
+        if self.policy not in GRID_POLICIES or self.is_exact:
+            return None
+        k = 1.0 / math.sqrt(self.keep)
+        return round(k) if abs(k - round(k)) < 1e-6 else None
 
     @property
     def is_exact(self) -> bool:
@@ -105,6 +149,8 @@ class Perforate(Setting):
     def label(self) -> str:
         if self.is_exact:
             return "exact"
+        if self.grid_step is not None:
+            return f"grid ::{self.grid_step} {self.policy[5:]}"
         text = f"{self.policy} {self.rate:.0%}"
         return text + " +comp" if self.compensate else text
 

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from ...config import Perforate
-from ...measure.inputs import InputSet
 from ...targets.call_graph import static_value
 from ...targets.python import LiftedFunction, PythonProgram, local_names
 from ...targets.python_runtime import runtime_helper
+from .probing import run_probed
 
 MIN_LENGTH = 64  # shorter axes are not worth sampling (a view costs about what 64 adds do)
 SUMS = {"sum", "nansum", "dot"}
@@ -189,24 +189,7 @@ def observe(program: PythonProgram, examples: Sequence[Any]) -> Observed:
                                   _get(holder, field_name)], [])
                 _set(holder, field_name, probe)
         functions[key] = replace(lifted, tree=ast.fix_missing_locations(tree))
-    run = replace(program, functions=functions).with_helpers({"_ax_see_reduced"}).build()
-    return run_recording(run, examples, _RECORDING, seen)
-
-
-def run_recording(run: Any, examples: Sequence[Any], recording: list, seen: Any) -> Any:
-    """Run the probed variant ``run`` on each example (fresh copies) while its probes record
-    into ``seen`` (on top of ``recording``, the stack they read); returns ``seen``."""
-    inputs = InputSet(list(examples))
-    recording.append(seen)
-    try:
-        for index in range(len(inputs)):
-            args, kwargs = inputs.fresh(index)
-            try:
-                run(*args, **kwargs)
-            except Exception:  # a run that fails shows less: what it saw so far counts
-                continue
-    finally:
-        recording.pop()
+    run_probed(program, functions, "_ax_see_reduced", _RECORDING, seen, examples)
     return seen
 
 

@@ -1,6 +1,7 @@
 """Loop perforation for Python functions: every ``for`` loop is a site, and so is every
 comprehension clause (:mod:`.comprehensions`) and every ``while`` loop (:mod:`.while_loops`);
-with example inputs, every reduction over a long axis of a float array (:mod:`.arrays`).
+with example inputs, every reduction over a long axis of a float array (:mod:`.arrays`) and
+every element-wise map a function returns over a grid (:mod:`.grids`).
 
 The rewrite only wraps the loop's iterable (``for x in _ax_modulo(xs, 1, 2)``, or
 ``range(...)[::2]`` for a plain ``range``), so ``break``, ``continue``, ``else`` and ``return``
@@ -20,12 +21,12 @@ from typing import Any
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ...config import LOOP_POLICIES, Perforate, Setting
+from ...config import GRID_POLICIES, LOOP_POLICIES, Perforate, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
 from .._base import Transform, register
-from . import arrays, comprehensions, statistics, while_loops
+from . import arrays, comprehensions, grids, statistics, while_loops
 from . import runtime as _runtime  # noqa: F401  (registers the helpers)
 from .compiled import compiled_loop, kept_share
 from .scopes import walk_same_scope as _walk_same_scope
@@ -43,27 +44,44 @@ class Loop:
     index: int
 
 
+@dataclass
+class Observed:
+    """What a run on example inputs showed: the reductions' lengths, the grids' maps, the
+    statistics' calls."""
+
+    reductions: arrays.Observed
+    grids: grids.Observed
+    statistics: statistics.Observed
+
+
 @register
 class PythonPerforation(Transform):
     family = "perforate"
     target = "python"
     order = 0
-    examples = 3  # which reductions sum long float arrays, which calls are statistics: loops need no run
+    examples = 3  # which reductions sum long float arrays, which maps cover grids, which calls are statistics
 
-    def observe(self, program: PythonProgram, examples, *, name: str) -> Observations:
-        return Observations(arrays.observe(program, examples), statistics.observe(program, examples))
+    def observe(self, program: PythonProgram, examples, *, name: str) -> Observed:
+        return Observed(arrays.observe(program, examples), grids.observe(program, examples),
+                        statistics.observe(program, examples))
 
     def resolve(self, program: PythonProgram, site_id: str) -> Site | None:
-        """A reduction or a sampled call a saved config names, on a program that has not run:
-        found in the source."""
+        """A reduction, a grid or a sampled call a saved config names, on a program that has not
+        run: found in the source (a grid's chain without a problem the source shows)."""
         key, _, suffix = site_id.rpartition("/")
         if key in program.functions and suffix.startswith("sample#"):
             found = statistics.find(program.functions[key], program, suffix)
             return None if found is None else self._statistic_site(program.functions[key], *found, None)
-        key, _, rest = site_id.rpartition("/reduce#")
-        if key not in program.functions or not rest.isdigit():
+        for kind in ("/reduce#", "/grid#"):
+            key, _, rest = site_id.rpartition(kind)
+            if key in program.functions and rest.isdigit():
+                break
+        else:
             return None
         lifted = program.functions[key]
+        if kind == "/grid#":
+            return next((self._grid_site(lifted, chain, grid, None) for chain, grid in grids.candidates(lifted)
+                         if grid.index == int(rest) and chain.problem is None), None)
         for node, reduction in arrays.candidates(lifted):
             if reduction.index == int(rest):
                 return self._reduction_site(lifted, node, reduction, None)
@@ -84,6 +102,10 @@ class PythonPerforation(Transform):
                 length = observed.reductions.lengths.get((lifted.key, reduction.index))
                 if length is not None and length >= arrays.MIN_LENGTH:
                     sites.append(self._reduction_site(lifted, node, reduction, length))
+            for chain, grid in grids.candidates(lifted) if observed is not None else ():
+                size = observed.grids.site(lifted.key, grid.index)
+                if size is not None:
+                    sites.append(self._grid_site(lifted, chain, grid, size))
         if observed is not None:
             for lifted, node, statistic, rows in observed.statistics.statistics(program):
                 sites.append(self._statistic_site(lifted, node, statistic, rows))
@@ -91,7 +113,19 @@ class PythonPerforation(Transform):
 
     def check(self, program: PythonProgram, site: Site, setting: Setting) -> None:
         assert isinstance(setting, Perforate)
-        if setting.policy not in LOOP_POLICIES:
+        if isinstance(site.locator, grids.Grid):
+            if not setting.is_exact and setting.policy not in GRID_POLICIES:
+                raise InvalidConfig(
+                    f"config[{site.id!r}]: a map over a grid is sampled by row and column; give it "
+                    f"one of {', '.join(GRID_POLICIES)}, e.g. Perforate.grid(2, 'nearest'), not "
+                    f"policy {setting.policy!r}."
+                )
+        elif setting.policy in GRID_POLICIES:
+            raise InvalidConfig(
+                f"config[{site.id!r}]: policy {setting.policy!r} samples a map over a grid (a "
+                f"grid#k site); a loop or a reduction takes one of {', '.join(LOOP_POLICIES)}."
+            )
+        elif setting.policy not in LOOP_POLICIES:
             raise InvalidConfig(
                 f"config[{site.id!r}]: policy {setting.policy!r} prunes layers of a model; a "
                 f"loop takes one of {', '.join(LOOP_POLICIES)}."
@@ -119,12 +153,14 @@ class PythonPerforation(Transform):
             whiles = while_loops.WhileRewriter(lifted, tree, numbered(while_loops.WhileLoop))
             reductions = arrays.ReductionRewriter(lifted, tree, numbered(arrays.Reduction))
             samples = statistics.StatisticRewriter(lifted, program, tree, chosen.get(statistics.Statistic, {}))
+            maps = grids.GridRewriter(lifted, tree, numbered(grids.Grid))
+            maps.rewrite(tree)
             reductions.visit(tree)
             clauses.rewrite(tree)
             whiles.visit(tree)
             fors.visit(tree)
             samples.visit(tree)  # last: it writes its call's other arguments again
-            helpers |= fors.helpers | whiles.helpers | reductions.helpers | samples.helpers
+            helpers |= fors.helpers | whiles.helpers | reductions.helpers | maps.helpers | samples.helpers
             program = program.with_tree(key, ast.fix_missing_locations(tree))
         return program.with_helpers(helpers)
 
@@ -191,6 +227,18 @@ class PythonPerforation(Transform):
             locator=reduction,
         )
 
+    @staticmethod
+    def _grid_site(lifted: LiftedFunction, chain: grids.Chain, grid: grids.Grid,
+                   size: tuple[int, int] | None) -> Site:
+        seen = f" on a {size[0]} x {size[1]} grid" if size is not None else ""
+        leaves = len(chain.leaves)
+        return Site(
+            id=f"{lifted.key}/grid#{grid.index}", family="perforate", target="python",
+            knob=Knob(Perforate(), tuple(grids.choices())), where=lifted.where(chain.root),
+            detail=f"{grid.written} (map of {leaves} array{'s' if leaves > 1 else ''}{seen})",
+            facts={"followed": list(chain.followed), "grid": size, "profiled": size is not None},
+            locator=grid,
+        )
 
     @staticmethod
     def _statistic_site(lifted: LiftedFunction, node: ast.Call, statistic: statistics.Statistic,
@@ -206,14 +254,6 @@ class PythonPerforation(Transform):
             facts={"statistic": statistic.kind, "rows": rows, "profiled": rows is not None},
             locator=statistic,
         )
-
-
-@dataclass(frozen=True)
-class Observations:
-    """What the example inputs' run saw: the reductions' lengths, the statistics' calls."""
-
-    reductions: arrays.Observed
-    statistics: statistics.Observed
 
 
 def _clause_needs_helpers(lifted: LiftedFunction, index: int, setting: Perforate) -> bool:

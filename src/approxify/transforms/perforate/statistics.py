@@ -34,7 +34,8 @@ from ...markers import STATISTIC
 from ...targets.call_graph import static_value
 from ...targets.python import LiftedFunction, PythonProgram, local_names
 from ...targets.python_runtime import runtime_helper
-from .arrays import MIN_LENGTH, PLACEHOLDER, Operands, run_recording, sample_index
+from .arrays import MIN_LENGTH, PLACEHOLDER, Operands, sample_index
+from .probing import run_probed
 
 TOLERANCE = 1e-9  # relative: a sum of halves differs from the whole's by rounding only
 _RECORDING: list[Observed] = []  # what the run under way records into
@@ -152,8 +153,8 @@ def observe(program: PythonProgram, examples: Sequence[Any]) -> Observed:
             functions[key] = replace(lifted, tree=ast.fix_missing_locations(tree))
     if not probed:
         return seen
-    run = replace(program, functions=functions).with_helpers({"_ax_see_statistic"}).build()
-    return run_recording(run, examples, _RECORDING, seen)
+    run_probed(program, functions, "_ax_see_statistic", _RECORDING, seen, examples)
+    return seen
 
 
 @runtime_helper()

@@ -35,7 +35,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ...config import LOOP_POLICIES, Perforate, Setting
+from ...config import GRID_POLICIES, LOOP_POLICIES, Perforate, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.torch import (
@@ -105,6 +105,11 @@ class TorchPruning(Transform):
     def check(self, program: TorchProgram, site: Site, setting: Setting) -> None:
         assert isinstance(setting, Perforate)
         check_ran(program, site, setting)
+        if not setting.is_exact and setting.policy in GRID_POLICIES:
+            raise InvalidConfig(
+                f"config[{site.id!r}]: policy {setting.policy!r} samples a map over a grid in Python "
+                "code; a layer takes Perforate(rate, 'neurons') or Perforate(rate, 'magnitude')."
+            )
         if not setting.is_exact and "blocks" in site.facts and setting.policy not in LOOP_POLICIES:
             raise InvalidConfig(_blocks_policy_message(site.id, site.locator.path, setting))
 
