@@ -62,7 +62,8 @@ def _miscounted(module: Any) -> bool:
     """A layer the flop counter gets wrong: a sparse Linear (counted dense) or a quantized one
     (an op it does not know, counted as nothing)."""
     return type(module).__name__ == "SparseLinear" or (
-        type(module).__module__.startswith("torch.ao.nn.quantized") and hasattr(module, "in_features"))
+        any(c.__module__.startswith("torch.ao.nn.quantized") for c in type(module).__mro__)
+        and hasattr(module, "in_features"))  # a subclass too (8-bit activations)
 
 
 MODEL_COSTS = {"params": parameter_count, "bytes": weight_bytes, "flops": flop_count}

@@ -3,7 +3,8 @@
 ``bfloat16`` and ``float16`` run the layer in that type (its input cast on the way in, its output
 cast back, so neighbours are unchanged); ``int8`` makes a ``Linear`` dynamically quantized (int8
 weights scaled per output channel, activations quantized per batch) through
-:func:`int8_linear`, the one adapter to ``torch.ao.quantization``. torchao's int8 dynamic
+:func:`.torch_int8.int8_linear`, the one adapter to ``torch.ao.quantization`` (8-bit activations
+where the CPU has VNNI, else torch's 7). torchao's int8 dynamic
 quantization (per-token activations) was measured as the alternative: on this project's CPU it
 ran MiniLM 1.4x faster than float32, where ``torch.ao``'s ran it 2.9x faster (every Linear,
 batches of 16 sentences of 64 tokens, one thread, torchao 0.18 on torch 2.13; torchao's was
@@ -27,6 +28,7 @@ from ...targets.torch import TorchProgram, get_module, require_torch, set_module
 from ...targets.torch_layers import linear_at, linear_layers
 from .._base import Transform, register
 from ..torch_sites import check_ran, edit_layers, layer_site, mark_unrun
+from .torch_int8 import int8_linear
 from .torch_smoothing import (
     SMOOTHING,
     activation_range,
@@ -116,24 +118,6 @@ def lowered(layer, dtype: str, site: str):
     if dtype not in ("bfloat16", "float16"):
         raise InvalidConfig(f"config[{site!r}]: a layer takes bfloat16, float16 or int8, not {dtype}.")
     return _cast_layer_class()(layer.to(getattr(torch, dtype)), getattr(torch, dtype))
-
-
-def int8_linear(layer):
-    """A copy of ``layer`` with its ``Linear`` layers (itself, or those of a factored layer)
-    dynamically quantized. The deprecated ``torch.ao`` path lives here only, so moving to
-    torchao later changes one function."""
-    import warnings
-
-    torch = require_torch()
-    with warnings.catch_warnings():  # torch.ao announces its own deprecation on every call
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-        # weights scaled per output channel: as fast as per tensor, and on a real model (MiniLM)
-        # a mean cosine similarity of 0.975 against 0.946 with every Linear quantized (the same
-        # MiniLM measurement)
-        return quantize_dynamic(torch.nn.Sequential(layer), {torch.nn.Linear: per_channel_dynamic_qconfig})[0]
 
 
 @functools.cache
