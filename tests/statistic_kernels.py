@@ -3,9 +3,12 @@ calls that look like one and are not."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import approxify as ax
+
 
 def total_power(x, w):
     return float(np.dot(w, x * x))  # a weighted sum over the rows: found by the run
@@ -66,3 +69,22 @@ def short_sum(x):
 
 def uses_short(x):
     return short_sum(x[:10])  # ten rows: not worth sampling
+
+
+def checked(fn):
+    """A validating decorator, as libraries wrap their public functions (sklearn's validate_params)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        assert all(len(a) > 0 for a in args)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@checked
+def mean_abs(x):
+    return float(np.abs(x).mean())
+
+
+def uses_mean_abs(x):
+    return mean_abs(x) + 1.0

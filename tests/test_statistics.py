@@ -102,3 +102,10 @@ def test_the_marker_takes_sum_or_mean():
         ax.statistic("median")
     with pytest.raises(ax.InvalidArgumentType, match="decorates a function"):
         ax.statistic("sum")(3)
+
+
+def test_a_decorated_function_is_found_through_its_wrapper():
+    site = sample_sites(K.uses_mean_abs, SERIES)[f"{M}.uses_mean_abs/sample#0"]
+    assert site.facts["statistic"] == "mean"
+    variant = ax.apply(K.uses_mean_abs, {site.id: ax.Perforate(0.5)}, example_inputs=SERIES)
+    assert variant(*SERIES[0]) == K.mean_abs(SERIES[0][0][::2]) + 1.0

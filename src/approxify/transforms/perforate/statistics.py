@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -100,7 +101,7 @@ def candidates(lifted: LiftedFunction, program: PythonProgram,
         if not isinstance(value, types.FunctionType):
             continue
         marked = getattr(value, STATISTIC, None)
-        if marked is None and id(value) not in users:
+        if marked is None and id(inspect.unwrap(value)) not in users:  # a decorated one: its wrapper is called
             continue
         yield node, index, marked
         index += 1
