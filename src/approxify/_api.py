@@ -19,6 +19,7 @@ from .measure.cost import check_cost
 from .measure.evaluation import Evaluation
 from .measure.inputs import digest, read_inputs
 from .measure.median_interval import repeats_for
+from .measure.model_cost import weight_bytes
 from .measure.quality import get_quality
 from .measure.trial import Plan, run_trial
 from .report.environment import environment
@@ -131,7 +132,8 @@ def evaluate(
     program = target.rewrite(checked)
     reference = target.exact_reference(items, metric, timeout=check_timeout(timeout))
     indices = list(range(len(items)))
-    plan = Plan(indices, indices, repeats, cost, first_call_compiles=target.program.jitted)
+    plan = Plan(indices, indices, repeats, cost, first_call_compiles=target.program.jitted,
+                size=weight_bytes if target.has_weights else None)
     return run_trial(reference, program.build, plan, counters=target.counters, config=checked)
 
 
@@ -165,6 +167,7 @@ def approximate(
     mean_bound: float | None = None,
     groups: Sequence[Any] | None = None,
     min_gain: float = 0.05,
+    max_bytes: float | None = None,
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``, or with
     ``quantile=q`` whose tail is: with confidence ``confidence``, at least a share q of inputs
@@ -211,7 +214,10 @@ def approximate(
     the exact model's outputs on the tuning inputs (knowledge distillation) before it is measured.
     ``isolation="process"`` (the default) runs every call of the user's code in forked children,
     so nothing a variant or the exact program does reaches this process; ``"none"`` runs it
-    here (for code that cannot be forked, a CUDA context say).
+    here (for code that cannot be forked, a CUDA context say). ``max_bytes`` (models): a variant
+    whose stored tensors take more bytes than this is not chosen (the search holds it infeasible,
+    as it does one that fails); every model config's size is recorded (``bytes``) and the summary
+    prints the best's beside the exact model's.
 
     The certificate treats held-out inputs as independent draws (for a model: its samples, valid
     when batches hold a random choice of them). ``groups`` (one hashable label per input; for a
@@ -227,7 +233,7 @@ def approximate(
         select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
         seed=seed, cost=cost, repeats=repeats, timeout=timeout, max_certify=max_certify,
         loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress,
-        quantile=quantile, mean_bound=mean_bound, groups=groups, min_gain=min_gain)
+        quantile=quantile, mean_bound=mean_bound, groups=groups, min_gain=min_gain, max_bytes=max_bytes)
     parts = split(request, target)
     reference, sites = baseline(target, request, parts)
     fingerprint = target.fingerprint()  # of the code (or weights) measured, taken before tuning
@@ -235,10 +241,11 @@ def approximate(
     tuned_sites, groups = group_sites(sites, request.grouping)
     tuner = Measurer(target, reference, parts.tuning, repeats=SEARCH_REPEATS, cost=request.cost,
                      timing_indices=timing_indices(target, reference, parts.tuning), groups=groups,
-                     view=request.search_view())
+                     view=request.search_view(), max_bytes=request.max_bytes)
     heldout = evaluation_order(parts.heldout, request.seed)
     checker = Measurer(target, reference, heldout, repeats=max(request.repeats, repeats_for()),
-                       cost=request.cost, timing_indices=timing_indices(target, reference, heldout))
+                       cost=request.cost, timing_indices=timing_indices(target, reference, heldout),
+                       max_bytes=request.max_bytes)
     strategy_ = STRATEGIES[request.strategy]()
     with studies.quiet_optuna(), Progress(enabled=request.progress) as bar:
         study = studies.open_study(request.storage, settings["study_name"],
@@ -298,6 +305,7 @@ def _settings(request: Request, target: Target, parts: Split, sites: list[Site],
         "inputs_digest": digest(request.items),
         # groups= (absent without: the studies of calls without it keep their names)
         **({"sample_groups": request.groups.settings(parts.heldout)} if request.groups else {}),
+        **({"max_bytes": request.max_bytes} if request.max_bytes is not None else {}),
     }
     if request.quantile is not None:  # a tail: the search sees other losses, so another study
         settings.update(quantile=request.quantile, mean_bound=request.mean_bound)

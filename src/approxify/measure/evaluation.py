@@ -25,6 +25,7 @@ class Evaluation:
     guards: dict = field(default_factory=dict)  # substituted site -> values seen, fallbacks to exact
     above_one: int = 0  # losses a metric without loss_cap= gave above 1, counted as 1 in ``losses``
     stopped_after: int | None = None  # measured on the first this many inputs only (dropped)
+    size: float | None = None  # a model variant's stored bytes (None: not a model, or not built)
 
     @property
     def n(self) -> int:
@@ -66,6 +67,7 @@ class Evaluation:
             **({"guards": self.guards} if self.guards else {}),
             **({"above_one": self.above_one} if self.above_one else {}),
             **({"stopped_after": self.stopped_after} if self.stopped_after is not None else {}),
+            **({"bytes": self.size} if self.size is not None else {}),
         }
 
 

@@ -37,6 +37,8 @@ class Plan:
     # asked after each input with the losses so far: True stops measuring (the config is
     # dropped; its speed is not measured either)
     stop: Callable[[np.ndarray], bool] | None = None
+    # a model variant's stored bytes, read once it is built (deterministic: no statistics needed)
+    size: Callable[[Any], float] | None = None
 
 
 def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
@@ -58,8 +60,9 @@ def run_trial(reference: Reference, build: Callable[[], Any], plan: Plan, *,
         return Evaluation(losses, tuple(failures), None, None, dict(config or {}), above_one=above_one,
                           stopped_after=len(measured))
     losses, failures, above_one = reference.assemble(plan.indices, results, lost)
-    guards, speedup, timing = outcome.value[1:] if outcome.finished else ({}, 0.0, None)
-    return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards, above_one)
+    guards, size, speedup, timing = outcome.value[1:] if outcome.finished else ({}, None, 0.0, None)
+    return Evaluation(losses, tuple(failures), speedup, timing, dict(config or {}), guards, above_one,
+                      size=size)
 
 
 def check_proxy(reference: Reference, cost: CostFunction, indices: Sequence[int]) -> None:
@@ -89,6 +92,7 @@ def _work(reference: Reference, build: Callable[[], Any], plan: Plan,
         raise
     except BaseException as exc:  # noqa: BLE001 - the user's decorators run again when it is built
         return "unbuildable", "exception", f"building the variant raised {sandbox.describe(exc)}"
+    size = plan.size(variant) if plan.size is not None else None
     patience, seen = None, []
     for position, index in enumerate(plan.indices):
         extra = COMPILE_ALLOWANCE if plan.first_call_compiles and position == 0 else 0.0
@@ -102,7 +106,7 @@ def _work(reference: Reference, build: Callable[[], Any], plan: Plan,
                 return "stopped", position + 1
     guards = counters(variant)  # read before timing runs add to the counts
     emit(sandbox.Patience(_timing_limit(reference, plan)))
-    return ("measured", guards, *_speed(reference, variant, plan))
+    return ("measured", guards, size, *_speed(reference, variant, plan))
 
 
 def _speed(reference: Reference, variant: Any, plan: Plan) -> tuple[float, Timing | None]:

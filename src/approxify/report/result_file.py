@@ -139,11 +139,13 @@ HELDOUT = {
     "speedup?": Maybe(FIGURE), **INTERVAL, "mean_loss": FIGURE, "n?": COUNT, "identical?": Maybe(COUNT),
     "failures?": COUNT, "failure_kinds?": [TEXT], "max_loss?": Maybe(REAL), "p95_loss?": Maybe(REAL),
     "timing?": Maybe(OBJECT), "guards?": MappingOf({"values": COUNT, "fallbacks": COUNT}),
+    "bytes?": REAL, "oversize?": FLAG,
 }
 CANDIDATE = {
     "config": Parsed(OBJECT, config_from_dict),
     "origin": TEXT,
-    "tuning": {"speedup": FIGURE, **INTERVAL, "mean_loss": FIGURE, "failures?": COUNT},
+    "tuning": {"speedup": FIGURE, **INTERVAL, "mean_loss": FIGURE, "failures?": COUNT, "bytes?": REAL,
+               "oversize?": FLAG},
     "heldout?": Maybe(HELDOUT),
     "certificate?": Maybe(Parsed(OBJECT, Certificate.from_dict)),
 }

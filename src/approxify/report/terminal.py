@@ -107,6 +107,7 @@ def summary_text(result: Any) -> str:
         lines.append(f"  speedup {shown} on held-out inputs{paired}")
     if best.certificate is not None:
         lines.append("  " + best.certificate.statement())
+    lines += size_lines(result)
     lines += effect_lines(result.effects)
     lines += guard_lines((best.heldout or {}).get("guards") or {})
     lines += result.notes
@@ -119,6 +120,21 @@ def summary_text(result: Any) -> str:
     if not result.changed and result.provenance():
         lines.append(f"note: {result.provenance()}")
     return "\n".join(lines)
+
+
+def size_lines(result: Any) -> list[str]:
+    """A model's stored bytes, the best variant's beside the exact model's (and the limit asked)."""
+    best, exact = result.best.tuning.get("bytes"), result.exact.tuning.get("bytes")
+    if best is None or exact is None:
+        return []
+    limit = result.settings.get("max_bytes")
+    asked = f"; at most {_megabytes(limit)} asked (max_bytes=)" if limit is not None else ""
+    smaller = f", {exact / best:.2f}x smaller" if best and best != exact else ""
+    return [f"  size {_megabytes(best)} stored (the exact model {_megabytes(exact)}{smaller}){asked}"]
+
+
+def _megabytes(count: float) -> str:
+    return f"{count / 1e6:.3g} MB"
 
 
 def guard_lines(guards: dict[str, dict[str, int]]) -> list[str]:

@@ -22,8 +22,9 @@ def searched_loss(figures: Mapping[str, Any]) -> float:
 
 def violation(figures: Mapping[str, Any], bound: float) -> float:
     """How far ``figures`` are from feasible: <= 0 exactly when feasible (Optuna's constraint
-    convention). Each failure adds 1, more than any loss within [0, 1] can make up for."""
-    return searched_loss(figures) - bound + int(figures["failures"])
+    convention). Each failure adds 1, more than any loss within [0, 1] can make up for, and so
+    does a model variant larger than ``max_bytes=`` (``oversize``, set where it was measured)."""
+    return searched_loss(figures) - bound + int(figures["failures"]) + int(bool(figures.get("oversize")))
 
 
 def feasible(figures: Mapping[str, Any], bound: float) -> bool:

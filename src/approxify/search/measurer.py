@@ -17,6 +17,7 @@ from ..config import Setting, config_key
 from ..errors import InvalidConfig
 from ..measure.cost import CostFunction
 from ..measure.evaluation import Evaluation
+from ..measure.model_cost import weight_bytes
 from ..measure.runner import Reference
 from ..measure.trial import Plan, retime, run_trial, unbuildable
 from .groups import expand
@@ -53,6 +54,7 @@ class Measurer:
         cost: str | CostFunction,
         groups: Mapping[str, Sequence[str]] | None = None,
         view: Callable[[np.ndarray], np.ndarray] | None = None,
+        max_bytes: float | None = None,
     ) -> None:
         self.target = target
         self.reference = reference
@@ -63,6 +65,7 @@ class Measurer:
         self.groups = dict(groups or {})
         # what the search sees of the losses: themselves, or (a tail asked) which exceed the bound
         self.view = view
+        self.max_bytes = max_bytes  # a model variant above it is infeasible (``oversize``)
         self.evaluations = 0  # configs actually run (cache hits excluded)
         self._cache: dict[str, dict[str, Any]] = {}
 
@@ -82,6 +85,8 @@ class Measurer:
             figures = evaluation.summary()
             if self.view is not None:
                 figures["search_loss"] = float(self.view(evaluation.losses).mean()) if evaluation.n else math.nan
+            if self.max_bytes is not None and figures.get("bytes") is not None:
+                figures["oversize"] = figures["bytes"] > self.max_bytes
             self._cache[key] = figures
         return self._cache[key]
 
@@ -110,4 +115,5 @@ class Measurer:
 
     def _plan(self, repeats: int | None = None) -> Plan:
         return Plan(self.indices, self.timing_indices, repeats or self.repeats, self.cost,
-                    first_call_compiles=self.target.program.jitted)
+                    first_call_compiles=self.target.program.jitted,
+                    size=weight_bytes if self.target.has_weights else None)

@@ -57,6 +57,7 @@ class Request:
     quantile: float | None = None  # a tail asked: bound is then the tail's loss bound
     mean_bound: float | None = None  # with a tail, a mean bound asked as well
     min_gain: float = 0.05
+    max_bytes: float | None = None  # models: a variant storing more is infeasible
 
     @property
     def claims(self) -> Claims:
@@ -86,7 +87,7 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
                   storage: Any, study_name: Any, holdout: Any, seed: Any, cost: Any, repeats: Any,
                   timeout: Any, max_certify: Any, loss_cap: Any, repair: Any, strategy: Any,
                   grouping: Any, progress: Any, quantile: Any = None, mean_bound: Any = None,
-                  groups: Any = None, min_gain: Any = 0.05) -> Request:
+                  groups: Any = None, min_gain: Any = 0.05, max_bytes: Any = None) -> Request:
     bound = check_probability("bound", bound, example="0.05")
     quantile = None if quantile is None else check_probability("quantile", quantile, example="0.95")
     if mean_bound is not None:
@@ -123,7 +124,25 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         loss_cap=loss_cap, repair=check_repair(repair, target), strategy=strategy,
         grouping=check_grouping(grouping, model=target.per_sample), progress=bool(progress),
         quantile=quantile, mean_bound=mean_bound, groups=samples, min_gain=check_min_gain(min_gain),
+        max_bytes=check_max_bytes(max_bytes, target),
     )
+
+
+def check_max_bytes(max_bytes: Any, target: Target) -> float | None:
+    """``max_bytes=``: None, or a positive number of bytes, for a model."""
+    if max_bytes is None:
+        return None
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float)):
+        raise InvalidArgumentType(
+            f"max_bytes= expects a number of bytes, got {max_bytes!r}; e.g. max_bytes=2_000_000 "
+            "keeps variants whose weights take at most 2 MB.")
+    if not max_bytes > 0:
+        raise InvalidArgument(f"max_bytes= must be a positive number of bytes, got {max_bytes!r}.")
+    if not target.has_weights:
+        raise InvalidArgument(
+            f"max_bytes={max_bytes!r} limits a model's stored weights, but {target.name} is a Python "
+            "function; drop max_bytes= (a function's variant stores no weights).")
+    return float(max_bytes)
 
 
 def check_probability(name: str, value: Any, *, example: str) -> float:

@@ -124,7 +124,8 @@ class SampleGroups:
         for code in failures:
             means[position[code]] = cap
         return Evaluation(means, tuple(failures.values()), evaluation.speedup, evaluation.timing,
-                          evaluation.config, evaluation.guards, evaluation.above_one)
+                          evaluation.config, evaluation.guards, evaluation.above_one,
+                          size=evaluation.size)
 
     def settings(self, heldout: Sequence[int]) -> dict[str, Any]:
         """What a result records of the groups (and a study is keyed on)."""
