@@ -155,8 +155,11 @@ class Perforate(Setting):
         return text + " +comp" if self.compensate else text
 
 
-PRECISION_DTYPES = ("float64", "float32", "float16", "bfloat16", "int8")
+# int8: a model's Linear layers (dynamic quantization); int16 / int32: a program's float arrays
+# whose values are integers (8-bit images stored as float64), held as NumPy integers
+PRECISION_DTYPES = ("float64", "float32", "float16", "bfloat16", "int8", "int16", "int32")
 FLOAT_BITS = {"float64": 64, "float32": 32, "float16": 16, "bfloat16": 16}
+INT_RANGES = {"int16": (-2**15, 2**15 - 1), "int32": (-2**31, 2**31 - 1)}  # program integer dtypes
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,9 @@ class Precision(Setting):
     """Precision lowering: hold a variable, array or layer in ``dtype``.
 
     Casts only ever narrow: a value already at or below ``dtype`` is left alone, integer and
-    object data are never touched, so ``Precision("float64")`` is the exact setting.
+    object data are never touched, so ``Precision("float64")`` is the exact setting. The integer
+    types ``int16`` / ``int32`` hold a program's integral-valued float array as NumPy integers
+    (``astype``); they are offered only where the example inputs showed such values in range.
     """
 
     family: ClassVar[str] = "precision"

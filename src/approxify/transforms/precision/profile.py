@@ -50,6 +50,22 @@ def describe(value: Any) -> Seen:
     return Seen("other", type(value).__name__)
 
 
+SAMPLED = 1 << 22  # arrays larger than this are checked on an evenly strided sample
+
+
+def integral_span(array: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of a float array whose values are all integers, else None (empty arrays too)."""
+    flat = array.reshape(-1)
+    if flat.size > SAMPLED:
+        flat = flat[:: flat.size // SAMPLED + 1]
+    if flat.size == 0:
+        return None
+    low, high = float(flat.min()), float(flat.max())  # NaN if any value is NaN
+    if not (np.isfinite(low) and np.isfinite(high)) or not np.array_equal(flat, np.round(flat)):
+        return None
+    return low, high
+
+
 @dataclass
 class Variable:
     """What one variable held on each example input."""
@@ -59,6 +75,9 @@ class Variable:
     seen: dict[int, set[Seen]] = field(default_factory=dict)  # example index -> kinds seen
     shape: tuple[int, ...] | None = None
     view: bool = False  # held a view of another array (writes through it reach that array)
+    # (min, max) while every float value seen was an array of integers (for int16 / int32)
+    integral: tuple[float, float] | None = None
+    fractional: bool = False  # a float value that was no array of integers was seen
 
     @property
     def floats(self) -> list[Seen]:
@@ -73,6 +92,17 @@ class Variable:
     def widest(self) -> str:
         """The widest float dtype seen (what the knob lowers from)."""
         return max((s.dtype for s in self.floats), key=lambda d: np.dtype(d).itemsize)
+
+    def see_values(self, array: np.ndarray | None) -> None:
+        """Widen the integral range by ``array``'s values; a float scalar (None) or a float array
+        holding any non-integer, NaN or infinity ends it for good."""
+        span = integral_span(array) if array is not None and not self.fractional else None
+        if span is None:
+            self.fractional, self.integral = True, None
+        elif self.integral is None:
+            self.integral = span
+        else:
+            self.integral = (min(self.integral[0], span[0]), max(self.integral[1], span[1]))
 
     def dtype_changes(self) -> dict[int, list[str]]:
         """Example index -> float dtypes, when examples disagree on them; else empty."""
@@ -105,6 +135,8 @@ class Profile:
             variable.shape = tuple(value.shape)
         if seen.kind == "array" and value.base is not None:
             variable.view = True
+        if seen.is_float:
+            variable.see_values(value if seen.kind == "array" else None)
 
     def see_type(self, key: str, name: str, numba_type: Any) -> None:
         """Record a numba type: float arrays and floats by dtype, anything else (tuples,

@@ -6,7 +6,9 @@ widest it held. Without a profile, a config may still name any variable of the p
 never touch non-float values), which is how a saved result is rebuilt.
 
 A lowered variable is cast where it is defined (see :mod:`.places`); an array constructor whose
-result is always float64 gets the narrow ``dtype=`` instead, so no float64 copy is made.
+result is always float64 gets the narrow ``dtype=`` instead, so no float64 copy is made. A float
+array whose values were all integers in range is also offered int32 and int16 (see
+:mod:`.integers`).
 """
 
 from __future__ import annotations
@@ -17,20 +19,20 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ...config import FLOAT_BITS, Precision, Setting
+from ...config import FLOAT_BITS, INT_RANGES, Precision, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
 from ...targets.python import LiftedFunction, PythonProgram
 from .._base import Transform, register
-from . import runtime
+from . import integers, runtime
 from .constructors import with_dtype
 from .flow import flow_groups
 from .profile import profile_program
-from .literals import lower_literals
+from .literals import integer_literals, lower_literals
 from .places import RETURN, site_id, variables, wrap_definitions, written_through
 
 PYTHON_DTYPES = ("float32", "float16")  # bfloat16 has no fast NumPy kernels; int8 is for models
-NUMBA_DTYPES = ("float32",)
+NUMBA_DTYPES = ("float32",)  # numba loops gain nothing from int16 that float32 does not give
 
 
 def parse_site_id(site: str) -> tuple[str, str] | None:
@@ -75,11 +77,13 @@ class PythonPrecision(Transform):
                     continue
                 if seen.view and written_through(lifted.tree, name):
                     continue  # a lowered copy would take the writes meant for the viewed array
-                choices = _narrower(seen.widest, lifted)
+                as_int = integers.integer_choices(lifted, name, seen.widest, seen.integral)
+                choices = _narrower(seen.widest, lifted) + as_int
                 if choices:
                     sites.append(self._site(lifted, name, choices, facts={
                         "dtype": seen.widest, "held": seen.summary(),
                         "shape": list(seen.shape) if seen.shape is not None else None,
+                        **({"integral": list(seen.integral)} if as_int else {}),
                     }))
         groups = flow_groups(program, [s.id for s in sites])
         return [_with_group(s, groups[s.id]) for s in sites]
@@ -92,13 +96,19 @@ class PythonPrecision(Transform):
         lifted = program.functions[parsed[0]]
         if parsed[1] not in variables(lifted.tree):
             return None
-        return self._site(lifted, parsed[1], _narrower("float64", lifted), facts={"profiled": False})
+        # unprofiled (a saved result rebuilt): any variable may be named with an integer type;
+        # profiled: the profile said this variable held no integral float arrays
+        as_int = () if program.observed(self.family) is not None or lifted.jitted or parsed[1] == RETURN \
+            else integers.INT_DTYPES
+        return self._site(lifted, parsed[1], _narrower("float64", lifted) + as_int, facts={"profiled": False})
 
     def check(self, program: PythonProgram, site: Site, setting: Setting) -> None:
         assert isinstance(setting, Precision)
         jitted = program.functions[site.locator.function].jitted
         allowed = NUMBA_DTYPES if jitted else PYTHON_DTYPES
-        if not setting.is_exact and setting.dtype not in allowed:
+        if setting.dtype in INT_RANGES and not jitted:
+            _check_integer(site, setting)
+        elif not setting.is_exact and setting.dtype not in allowed:
             raise InvalidConfig(
                 f"config[{site.id!r}] asks for {setting.dtype}, which "
                 f"{'numba-compiled' if jitted else 'Python'} code does not "
@@ -130,17 +140,26 @@ class PythonPrecision(Transform):
             if not setting.is_exact:
                 by_function.setdefault(site.locator.function, {})[site.locator.name] = setting.dtype
         helpers: set[str] = set()
+        profile = program.observed(self.family)
         for key, lowered in by_function.items():
             lifted = program.functions[key]
             tree = copy.deepcopy(lifted.tree)
             used: set[str] = set()
+            as_int = {n: d for n, d in lowered.items() if d in INT_RANGES}
+            alias = integers.numpy_alias(lifted) if as_int else None
 
             def cast(name: str, value: ast.expr) -> ast.expr:
+                if name in as_int:
+                    call, constant = integers.cast(value, as_int[name], alias)
+                    used.update({constant} - {None})
+                    return call
                 helper = runtime.CASTS[lowered[name]]
                 used.add(helper)
                 return ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[value], keywords=[])
 
             def construct(name: str, value: ast.expr) -> ast.expr | None:
+                if name in as_int:
+                    return None  # an integer array is cast, its constructor left as written
                 dtype_name = runtime.DTYPE_NAMES[lowered[name]]
                 built = with_dtype(value, dtype_name, lifted.func.__globals__, jitted=lifted.jitted)
                 if built is not None:
@@ -149,6 +168,12 @@ class PythonPrecision(Transform):
 
             if lifted.jitted:
                 used |= lower_literals(tree, lowered)
+            if as_int:
+                integer_literals(tree, as_int)
+                returned = profile.of(key, RETURN) if profile is not None else None
+                if (returned is None or returned.is_float) and \
+                        integers.float_returns(tree, lifted.func.__globals__):
+                    used.add(integers.FLOAT_HELPER)
             wrap_definitions(tree, set(lowered), cast, construct)
             helpers |= used
             program = program.with_tree(key, tree)
@@ -166,6 +191,24 @@ class PythonPrecision(Transform):
             facts=facts,
             locator=Variable(lifted.key, name),
         )
+
+
+def _check_integer(site: Site, setting: Precision) -> None:
+    if setting in site.knob.choices:
+        return
+    low, high = INT_RANGES[setting.dtype]
+    if site.locator.name == RETURN:
+        why = "a returned value keeps a float type"
+    elif "integral" in site.facts:
+        why = f"its values spanned {site.facts['integral']}, beyond {setting.dtype}'s {low}..{high}"
+    else:
+        why = (f"on the example inputs it held {site.facts.get('held', 'other data')}, not only "
+               "arrays of integer values (or the function writes into it)")
+    offered = ", ".join(c.dtype for c in site.knob.choices) or "no lowering"
+    raise InvalidConfig(
+        f"config[{site.id!r}] asks for {setting.dtype}, which this site does not offer: {why}; "
+        f"use one of {offered}."
+    )
 
 
 def _only_python_floats(seen, lifted: LiftedFunction) -> bool:

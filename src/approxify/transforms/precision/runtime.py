@@ -1,4 +1,5 @@
-"""What lowered code calls at run time: casts that only ever narrow float data.
+"""What lowered code calls at run time: casts that only ever narrow float data, and the guard
+that keeps an integer-lowered function's result float.
 
 ``_ax_lower_float32(x)`` returns a float ndarray, NumPy float scalar or Python float wider than
 32 bits as float32, and anything else (integers, objects, data already narrow) unchanged, so a
@@ -67,3 +68,19 @@ def _ax_numba_casts():
 
 
 numba_setup(_ax_numba_casts)
+
+
+# Integer lowering (see :mod:`.integers`): the cast is a plain ``.astype``, named by the program's
+# own NumPy alias where it has one, else by these constants
+INT_DTYPE_NAMES = {"int16": "_ax_int16", "int32": "_ax_int32"}
+for _name, _constant in INT_DTYPE_NAMES.items():
+    runtime_constant(_constant, getattr(_ax_np, _name), f"{_constant} = _ax_np.{_name}", imports=(IMPORT,))
+
+
+@runtime_helper(imports=(IMPORT,))
+def _ax_float_result(value):
+    """A returned integer array or NumPy integer as float64: integer lowering must not change a
+    float result into an integer one (``p * 2`` of an int16 ``p``)."""
+    if isinstance(value, (_ax_np.ndarray, _ax_np.integer)) and value.dtype.kind in "iu":
+        return value.astype(_ax_np.float64)
+    return value

@@ -1,0 +1,94 @@
+"""Integer lowering: a float array whose values are all integers (an 8-bit image stored as
+float64) held as int16 or int32, where NumPy's integer kernels make it pay.
+
+Which variables: arrays of interpreted code that the profile saw holding only integral float
+values within the type's range, that are no returned value and that are never written through
+(the profile sees a variable where it is defined, not what later stores put in it). The rewrite
+is the NumPy a person would write: ``p = np.pad(...).astype(np.int16)`` at the definition, and
+``2 * p`` for ``2.0 * p`` in the expressions defining an integer variable, which would otherwise
+compute in float64 (:func:`.literals.integer_literals`). Products may overflow and wrap
+(int16 ``gx * gx``); that is why int32 is offered too and why the measured loss decides.
+A function holding an integer variable keeps its result float (:func:`float_returns`).
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from typing import Any
+
+import numpy as np
+
+from ...config import FLOAT_BITS, INT_RANGES
+from ...targets.python import LiftedFunction
+from . import runtime
+from .constructors import resolve
+from .places import RETURN, scope_nodes, variables, written_through
+
+INT_DTYPES = ("int32", "int16")  # wider first: the one that cannot overflow on sobel's products
+FLOAT_HELPER = "_ax_float_result"
+
+
+def integer_choices(lifted: LiftedFunction, name: str, widest: str,
+                    integral: tuple[float, float] | None) -> tuple[str, ...]:
+    """The integer types offered to variable ``name``, whose float values (``widest`` the widest
+    dtype) spanned ``integral`` (None: not all integral, or not all arrays). float16 data is
+    already as narrow as approxify goes, and holds integers exactly only up to 2048: none."""
+    if integral is None or lifted.jitted or name == RETURN or written_through(lifted.tree, name) \
+            or FLOAT_BITS.get(widest, 64) <= 16:
+        return ()
+    low, high = integral
+    return tuple(d for d in INT_DTYPES if INT_RANGES[d][0] <= low and high <= INT_RANGES[d][1])
+
+
+def numpy_alias(lifted: LiftedFunction) -> str | None:
+    """The name the function's module gives NumPy (``np``), unless the function rebinds it."""
+    namespace = lifted.func.__globals__
+    names = [n for n in ("np", "numpy") if namespace.get(n) is np]
+    names += sorted(n for n, v in namespace.items() if v is np and isinstance(v, types.ModuleType))
+    local = set(variables(lifted.tree))
+    return next((n for n in names if n not in local), None)
+
+
+def cast(value: ast.expr, dtype: str, alias: str | None) -> tuple[ast.expr, str | None]:
+    """``value.astype(np.int16)`` and the runtime constant it needs (None with an alias)."""
+    constant = None if alias is not None else runtime.INT_DTYPE_NAMES[dtype]
+    name = ast.Attribute(value=ast.Name(id=alias, ctx=ast.Load()), attr=dtype, ctx=ast.Load()) \
+        if alias is not None else ast.Name(id=constant, ctx=ast.Load())
+    method = ast.Attribute(value=value, attr="astype", ctx=ast.Load())
+    return ast.Call(func=method, args=[name], keywords=[]), constant
+
+
+def float_returns(tree: ast.FunctionDef, namespace: dict[str, Any]) -> bool:
+    """Wrap, in place, each returned value that could be an integer in ``_ax_float_result``;
+    a division or a NumPy function giving floats from integers (``np.sqrt``) needs none, so the
+    common kernel reads as written. Returns whether any was wrapped."""
+    wrapped = False
+    for node in scope_nodes(tree.body):
+        if isinstance(node, ast.Return) and node.value is not None and not _float_valued(node.value, namespace):
+            node.value = ast.Call(func=ast.Name(id=FLOAT_HELPER, ctx=ast.Load()), args=[node.value], keywords=[])
+            wrapped = True
+    return wrapped
+
+
+FLOAT_REDUCTIONS = {np.mean, np.average, np.std, np.var}
+
+
+def _float_valued(expr: ast.expr, namespace: dict[str, Any]) -> bool:
+    """Whether ``expr`` is float whatever integers it reads: a true division, or a call of a
+    NumPy ufunc that maps int16 and int32 inputs to floats, or of a float reduction."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+        return True
+    if not isinstance(expr, ast.Call):
+        return False
+    func = resolve(expr.func, namespace)
+    if isinstance(func, np.ufunc):
+        try:
+            return all(np.asarray(func(*[np.ones(1, dtype)] * func.nin)).dtype.kind == "f"
+                       for dtype in INT_DTYPES)
+        except TypeError:
+            return False
+    try:
+        return func in FLOAT_REDUCTIONS
+    except TypeError:  # unhashable callee
+        return False
