@@ -1,12 +1,14 @@
 """``python -m benchmarks --out BENCHMARKS.md``: side-by-side timings, one run.
 
-Eight sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
+Nine sections: the suite's programs (:mod:`.suite`: every program tuned at two bounds beside
 uniform baselines and random search), the overhead of loop perforation (below), precision tuning
 (:mod:`.precision`: tuned vs float64 vs naive float32 on NumPy and numba kernels), function
 substitution (:mod:`.substitute`: tuned surrogates vs the original), the cost of isolation
 (:mod:`.isolation`), the held-out inputs each bound needs (:mod:`.certificates`), the suite's neural
 networks (:mod:`.models`: tuned models vs the exact ones, single-technique baselines and random
-search), and reach (:mod:`.reach`: third-party and class-based programs, what is found and tuned). ``--json`` writes every figure as JSON beside the Markdown.
+search), reach (:mod:`.reach`: third-party and class-based programs, what is found and tuned), and arrays
+(:mod:`.arrays`: the vectorized programs tuned with and without the array sites, beside float32
+and by-hand array approximations). ``--json`` writes every figure as JSON beside the Markdown.
 Each row times two functions on the same inputs in alternating order (``measure.cost.time_pair``)
 and reports the median of the paired time ratios, so machine noise hits both sides alike.
 """
@@ -29,9 +31,10 @@ from approxify.measure.inputs import InputSet
 from approxify.report.environment import environment
 from approxify.report.result import finite_json
 
-from . import certificates, handwritten, isolation, models, precision, reach, substitute, suite
+from . import arrays, certificates, handwritten, isolation, models, precision, reach, substitute, suite
 
-SECTIONS = ("suite", "overhead", "isolation", "statistics", "precision", "substitute", "models", "reach")
+SECTIONS = ("suite", "overhead", "isolation", "statistics", "precision", "substitute", "models", "reach",
+            "arrays")
 NAMES = [p.name for p in suite.SUITE] + list(models.MODELS)  # what --only may name
 DENSE_J = "dense.layer/for#1"
 MC_PATHS = "mc.estimate/for#0"
@@ -107,6 +110,8 @@ def markdown(figures: dict, *, quick: bool = False) -> str:
                          ("substitute", substitute), ("models", models), ("reach", reach)):
         if figures.get(key) is not None:
             lines += ["", *section.markdown(figures[key], quick=quick)]
+    if figures.get("arrays") is not None:  # its suite-wide mean takes the suite's other programs
+        lines += ["", *arrays.markdown(figures["arrays"], quick=quick, suite_results=figures.get("suite"))]
     return "\n".join(lines) + "\n"
 
 
@@ -152,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the held-out inputs each bound needs (simulated: minutes)")
     parser.add_argument("--no-reach", dest="reach", action="store_false",
                         help="skip reach (pyperformance's nbody and spectral_norm, a class-based program: minutes)")
+    parser.add_argument("--no-arrays", dest="arrays", action="store_false",
+                        help="skip arrays (the vectorized programs with and without the array sites, "
+                             "float32 and by hand, at two bounds: minutes)")
     parser.add_argument("--no-suite", dest="suite", action="store_false",
                         help="skip the suite (programs at two bounds with baselines: minutes)")
     parser.add_argument("--only", default=None,
@@ -186,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "substitute": substitute.run(quick=args.quick, repeats=args.repeats, log=log) if args.substitute else None,
         "models": networks,
         "reach": reach.run(quick=args.quick, log=log) if args.reach else None,
+        "arrays": arrays.run(quick=args.quick, only=only, log=log) if args.arrays else None,
     }
     if args.keep:
         kept = json.loads(Path(args.keep).read_text())

@@ -89,19 +89,44 @@ SUITE = (
 )
 
 
-def measure(name: str, *, quick: bool) -> dict[str, Any]:
-    """Everything the suite reports about one program, as plain data."""
+@dataclass(frozen=True)
+class Prepared:
+    """One program made ready to measure: its function, quality, inputs and held-out inputs
+    (those ``approximate`` will hold out, so every baseline is certified on the same ones)."""
+
+    program: Program
+    fn: Any
+    quality: Any
+    inputs: list[Any]
+    heldout: list[Any]
+    tuning_count: int
+    heldout_count: int
+    trials: int
+
+    @property
+    def quality_name(self) -> str:
+        return self.quality if isinstance(self.quality, str) else self.quality.__name__
+
+
+def prepare(name: str, *, quick: bool) -> Prepared:
+    """The program of :data:`SUITE` called ``name`` with the inputs the suite measures it on."""
     program = next(p for p in SUITE if p.name == name)
     module = importlib.import_module(program.module)
-    fn = getattr(module, program.function)
-    quality = getattr(module, "QUALITY", "rel_l2")
     tuning_count, heldout_count, trials = ((QUICK_TUNING, QUICK_HELDOUT, QUICK_TRIALS) if quick
                                            else (TUNING_INPUTS, HELDOUT_INPUTS, TRIALS))
     options = {**program.options, **(program.quick_options if quick else {})}
     inputs = module.make_inputs(tuning_count + heldout_count, seed=0, **options)
     _, heldout_idx = split_indices(len(inputs), heldout_count, seed=0)  # approximate's split
-    heldout = [inputs[i] for i in heldout_idx]
-    exact_seconds = min(_seconds(fn, args) for args in inputs[:5])
+    return Prepared(program, getattr(module, program.function), getattr(module, "QUALITY", "rel_l2"),
+                    inputs, [inputs[i] for i in heldout_idx], tuning_count, heldout_count, trials)
+
+
+def measure(name: str, *, quick: bool) -> dict[str, Any]:
+    """Everything the suite reports about one program, as plain data."""
+    ready = prepare(name, quick=quick)
+    program, fn, quality, inputs, heldout = ready.program, ready.fn, ready.quality, ready.inputs, ready.heldout
+    tuning_count, heldout_count, trials = ready.tuning_count, ready.heldout_count, ready.trials
+    exact_time = exact_ms(fn, inputs)
     families = _families(fn, inputs[:3])
     rows = []
     for bound in QUICK_BOUNDS if quick else BOUNDS:
@@ -125,9 +150,14 @@ def measure(name: str, *, quick: bool) -> dict[str, Any]:
                            **({"exhaustive": efficiency_curve(everything, bound)} if everything else {})},
         })
     return {"program": name, "title": program.title, "form": program.form, "families": families,
-            "quality": quality if isinstance(quality, str) else quality.__name__,
-            "exact_ms": exact_seconds * 1e3, "tuning_inputs": tuning_count, "heldout_inputs": heldout_count,
+            "quality": ready.quality_name,
+            "exact_ms": exact_time, "tuning_inputs": tuning_count, "heldout_inputs": heldout_count,
             "trials": trials, "rows": rows}
+
+
+def exact_ms(fn: Any, inputs: list[Any]) -> float:
+    """The exact program's fastest call on the first five inputs, in milliseconds."""
+    return min(_seconds(fn, args) for args in inputs[:5]) * 1e3
 
 
 def _seconds(fn: Any, args: tuple) -> float:
@@ -197,16 +227,22 @@ def _uniform_configs(fn: Any, examples: list[Any]) -> list[tuple[str, dict[str, 
 def _baseline(fn: Any, title: str, config: dict[str, Any], heldout: list[Any], timer: _Timer, *,
               quality: Any, bound: float, cap: float) -> dict[str, Any]:
     """A uniform config's losses on the held-out inputs, certified like the tuner's (capped)."""
+    evaluation = ax.evaluate(fn, config, heldout, quality=quality, repeats=1)
+    return {"title": title, "sites": len(config), "settings": _labels(config),
+            **certified(evaluation.losses, evaluation.failure_count, timer.speedup(ax.apply(fn, config)),
+                        bound=bound, cap=cap)}
+
+
+def certified(losses: Any, failures: int, speedup: float, *, bound: float, cap: float) -> dict[str, Any]:
+    """A program's held-out losses certified like the tuner's (each capped at ``cap``, the
+    bound scaled alike), beside its speedup: the figures every baseline row reports."""
     import numpy as np
 
-    evaluation = ax.evaluate(fn, config, heldout, quality=quality, repeats=1)
-    losses = np.minimum(np.asarray(evaluation.losses, dtype=float), cap) / cap
-    certificate = ax.certify(losses, bound=bound / cap, confidence=CONFIDENCE,
-                             failures=evaluation.failure_count)
-    return {"title": title, "sites": len(config), "settings": _labels(config),
-            "speedup": timer.speedup(ax.apply(fn, config)),
-            "heldout_loss": float(np.mean(evaluation.losses)), "upper": certificate.upper * cap,
-            "certified": certificate.holds, "failures": evaluation.failure_count}
+    raw = np.asarray(losses, dtype=float)
+    certificate = ax.certify(np.minimum(raw, cap) / cap, bound=bound / cap, confidence=CONFIDENCE,
+                             failures=failures)
+    return {"speedup": speedup, "heldout_loss": float(np.mean(raw)), "upper": certificate.upper * cap,
+            "certified": certificate.holds, "failures": failures}
 
 
 def _labels(config: dict[str, Any]) -> dict[str, str]:

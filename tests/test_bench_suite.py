@@ -109,7 +109,7 @@ def test_keep_rerenders_the_skipped_sections_from_an_earlier_run(quick, tmp_path
     kept = tmp_path / "earlier.json"
     kept.write_text(json.dumps(earlier))
     out, data = tmp_path / "B.md", tmp_path / "B.json"
-    assert bench_main(["--no-suite", "--no-isolation", "--no-precision", "--no-substitute", "--no-models", "--no-reach", "--inputs", "4",
+    assert bench_main(["--no-suite", "--no-isolation", "--no-precision", "--no-substitute", "--no-models", "--no-reach", "--no-arrays", "--inputs", "4",
                        "--repeats", "1", "--keep", str(kept), "--out", str(out), "--json", str(data)]) == 0
     text, figures = out.read_text(), json.loads(data.read_text())
     assert figures["suite"] == earlier["suite"] and len(figures["overhead"]) == 4
@@ -180,3 +180,62 @@ def test_the_baseline_summary_counts_wins_ties_and_losses_plainly():
         "is beaten on 1 (d) (target: beats each that meets the bound: NOT met as written).")
     assert suite.baseline_summary(results[:1], 0.1).endswith("(target: beats each that meets the bound: met).")
     assert suite.baseline_summary(results, 0.05) == ""
+
+
+@pytest.fixture(scope="module")
+def arrays_quick(tmp_path_factory):
+    from benchmarks.__main__ import main as bench_main
+
+    out = tmp_path_factory.mktemp("arrays")
+    code = bench_main(["--no-suite", "--no-models", "--no-overhead", "--no-isolation", "--no-statistics",
+                       "--no-precision", "--no-substitute", "--no-reach", "--quick", "--only", "sobel",
+                       "--out", str(out / "A.md"), "--json", str(out / "A.json")])
+    return code, (out / "A.md").read_text(), json.loads((out / "A.json").read_text())
+
+
+def test_a_quick_arrays_run_has_the_four_programs_per_row_and_the_targets(arrays_quick):
+    code, text, figures = arrays_quick
+    assert code == 0 and figures["suite"] is None
+    [sobel] = figures["arrays"]
+    assert sobel["program"] == "sobel" and sobel["array_sites"] == ["sobel.sobel/grid#0"]
+    [row] = sobel["rows"]  # one bound in a quick run
+    assert row["bound"] == 0.1 and row["loss_cap"] == pytest.approx(0.5)
+    assert not row["today"].get("same_search")  # an array site: the search without them ran
+    assert not any("/grid#" in site for site in row["today"]["settings"])
+    assert row["float32"]["title"] == "everything float32" and row["by_hand"]["title"] == "by hand: sobel"
+    for outcome in (row["tuned"], row["today"], row["float32"], row["by_hand"]):
+        assert outcome["speedup"] > 0 and outcome["upper"] is not None
+    assert row["by_hand"]["certified"] and row["by_hand"]["heldout_loss"] < 1e-6  # float32, separable
+    assert "## Arrays (issue: vectorized NumPy beyond float32)" in text and "Quick run" in text
+    assert "| sobel | 1 | 0.1 |" in text
+    assert "- Geometric mean at bound 0.05: not measured in this run (quick: one bound)." in text
+    assert "over the 1 vectorized programs" in text and "target: 4 of 7" in text
+    assert "approxify's share of the by-hand speedup" in text
+
+
+def test_the_arrays_targets_pass_or_miss_plainly():
+    from benchmarks import arrays
+
+    def outcome(speedup, certified=True):
+        return {"speedup": speedup if certified else 1.0, "certified": certified}
+
+    def program(name, tuned, floats, hand, bound=0.1):
+        return {"program": name, "rows": [{"bound": bound, "tuned": outcome(tuned), "float32": floats,
+                                           "by_hand": hand}]}
+
+    floats = {"speedup": 1.5, "certified": True}
+    results = [program("a", 3.0, floats, {"speedup": 4.0, "certified": True}),        # 2x float32, 75%
+               program("b", 1.6, floats, {"speedup": 3.0, "certified": True}),        # 1.07x, 53%
+               program("c", 2.5, {"speedup": 9.0, "certified": False}, {"speedup": 9.0, "certified": False}),
+               program("d", 2.0, None, {"speedup": 2.0, "certified": True})]
+    lines = arrays.targets(results, suite_results=[
+        {"program": "dense", "rows": [{"bound": 0.1, "tuned": outcome(6.0)}]},
+        {"program": "a", "rows": [{"bound": 0.1, "tuned": outcome(99.0)}]}])  # measured here: not twice
+    assert lines[0] == "Geometric mean at bound 0.05: not measured in this run."
+    assert lines[1].startswith("Geometric-mean certified speedup of approxify (a) at bound 0.1 over the 4 "
+                               "vectorized programs: **2.21x** (target >= 2.5x: MISS); over the whole suite, "
+                               "with the suite section's dense: **2.70x** (PASS).")
+    # float32 missing the bound ships 1.00x: c beats it; d has no float data: beaten too
+    assert "on 3 of 4 programs (a, c, d); target: 4 of 7: MISS (not all seven ran)." in lines[2]
+    assert lines[3].endswith("a at 0.1: 3.00x of 4.00x = 75% (PASS); b at 0.1: 1.60x of 3.00x = 53% (MISS); "
+                             "c at 0.1: by hand misses the bound, not judged; d at 0.1: 2.00x of 2.00x = 100% (PASS).")

@@ -36,7 +36,7 @@ from .search.measurer import Measurer, timing_indices
 from .search.progress import Progress
 from .search.request import Request, check_count, check_request, check_timeout
 from .search.strategies import STRATEGIES, SearchRun
-from .sites import Site, SiteList
+from .sites import Site, SiteList, check_exclude
 from .stats import certify
 
 SEARCH_REPEATS = 3  # timing repetitions during search; certification uses ``repeats``
@@ -53,12 +53,14 @@ def sites(
     example_inputs: Sequence[Any] | None = None,
     calls: Iterable[Any] = (),
     isolation: str = "process",
+    exclude: Iterable[str] = (),
 ) -> SiteList:
     """Every approximation site in ``fn`` and the user functions it calls (a list, whose
     ``skipped`` holds the calls seen and not followed, with the reason; its repr is a table).
 
     ``families`` keeps some families (``["perforate"]``); ``select`` keeps ids matching site ids
-    or glob patterns (``"mc.*/for#*"``); ``modules`` names extra modules whose functions count as
+    or glob patterns (``"mc.*/for#*"``), ``exclude`` drops those matching any of its ids or
+    patterns (as in ``approximate``); ``modules`` names extra modules whose functions count as
     user code (the target's own module always does). ``example_inputs`` (a few inputs) are run
     to find the sites that need a profile: float variables and arrays (``precision``), and
     traced calls (``substitute``), and to follow calls the source leaves open (a function passed
@@ -66,6 +68,7 @@ def sites(
     substituted (a library function, say), besides user functions, ufuncs and ``math``.
     """
     wanted = [families] if isinstance(families, str) else families
+    check_exclude(exclude)  # before anything runs
     target = Target(fn, modules=modules, calls=calls, isolation=isolation)
     target.require_examples(wanted, given=example_inputs is not None)
     if example_inputs is not None:
@@ -73,7 +76,7 @@ def sites(
                        families=wanted)
     if wanted is not None:
         target.require_sites(wanted)
-    return SiteList(target.select(families=families, select=select), target.skipped)
+    return SiteList(target.select(families=families, select=select, exclude=exclude), target.skipped)
 
 
 def apply(fn: Any, config: Mapping[str, Setting], *, modules: Iterable[str] = (),
@@ -168,6 +171,7 @@ def approximate(
     groups: Sequence[Any] | None = None,
     min_gain: float = 0.05,
     max_bytes: float | None = None,
+    exclude: Iterable[str] = (),
 ) -> Result:
     """Find the fastest config of ``fn`` whose mean loss is certified <= ``bound``, or with
     ``quantile=q`` whose tail is: with confidence ``confidence``, at least a share q of inputs
@@ -203,6 +207,10 @@ def approximate(
     entering the front and the contenders for best are timed again first, so one lucky timing
     cannot decide (``search.front``, ``search.choice``).
 
+    ``exclude`` names site ids or glob patterns (``["*/reduce#*"]``) whose sites the search
+    leaves exact, after ``families`` and ``select`` have chosen; a pattern that matches no site
+    is fine (it can only leave the search larger), a non-string entry is refused.
+
     ``families`` defaults to those a run tunes by default (perforation and precision);
     substitution is asked for by name, as fitting surrogates costs seconds each; ``calls`` names
     further functions whose calls may be substituted (see ``ax.sites``). ``grouping="flow"`` (a
@@ -233,7 +241,8 @@ def approximate(
         select=select, budget=budget, storage=storage, study_name=study_name, holdout=holdout,
         seed=seed, cost=cost, repeats=repeats, timeout=timeout, max_certify=max_certify,
         loss_cap=loss_cap, repair=repair, strategy=strategy, grouping=grouping, progress=progress,
-        quantile=quantile, mean_bound=mean_bound, groups=groups, min_gain=min_gain, max_bytes=max_bytes)
+        quantile=quantile, mean_bound=mean_bound, groups=groups, min_gain=min_gain, max_bytes=max_bytes,
+        exclude=exclude)
     parts = split(request, target)
     reference, sites = baseline(target, request, parts)
     fingerprint = target.fingerprint()  # of the code (or weights) measured, taken before tuning

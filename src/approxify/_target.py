@@ -233,8 +233,9 @@ class Target:
                     raise InvalidArgument(reason)
 
     def select(self, *, families: Iterable[str] | None = None,
-               select: str | Iterable[str] | None = None) -> list[Site]:
-        return select_sites(self.sites, families=families, select=select, known=all_families())
+               select: str | Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[Site]:
+        return select_sites(self.sites, families=families, select=select, known=all_families(),
+                            exclude=exclude)
 
     # -- what the target is -------------------------------------------------------------------
     @property

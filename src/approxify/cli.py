@@ -255,7 +255,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     argv = ["--command", "approxify bench " + " ".join(args.raw)]
     if not args.all:  # the suite's programs and networks; --all adds what make bench runs besides
         argv += ["--no-overhead", "--no-isolation", "--no-statistics", "--no-precision", "--no-substitute",
-                 "--no-reach"]
+                 "--no-reach", "--no-arrays"]
     argv += ["--quick"] if args.quick else []
     argv += ["--only", args.only] if args.only else []
     argv += ["--out", args.out] if args.out else []

@@ -78,11 +78,15 @@ def select_sites(
     families: Iterable[str] | None = None,
     select: str | Iterable[str] | None = None,
     known: Iterable[str] = (),
+    exclude: Iterable[str] = (),
 ) -> list[Site]:
-    """Keep the sites of the given families whose ids match ``select`` (ids or glob patterns).
+    """Keep the sites of the given families whose ids match ``select`` (ids or glob patterns)
+    and match none of ``exclude`` (checked by :func:`check_exclude`).
 
-    A pattern that matches nothing is an error, so a typo never silently empties a search;
-    ``known`` names the families that exist, beside those of ``sites``.
+    A ``select`` pattern that matches nothing is an error, so a typo never silently empties a
+    search; an ``exclude`` pattern that matches nothing is not: it can only leave a search
+    larger, and one list of exclusions serves many programs (``"*/grid#*"`` where some have no
+    grid). ``known`` names the families that exist, beside those of ``sites``.
     """
     chosen = list(sites)
     if families is not None:
@@ -108,7 +112,23 @@ def select_sites(
                 raise UnknownSite(unknown_site_message(pattern, sites))
             kept.extend(s for s in matched if s not in kept)
         chosen = kept
-    return chosen
+    patterns = check_exclude(exclude)
+    return [s for s in chosen if not any(fnmatch.fnmatchcase(s.id, p) for p in patterns)]
+
+
+def check_exclude(exclude: Any) -> tuple[str, ...]:
+    """``exclude=`` as a tuple of site ids or glob patterns (a lone string is one pattern)."""
+    patterns = (exclude,) if isinstance(exclude, str) else exclude
+    try:
+        patterns = tuple(patterns)
+    except TypeError:
+        patterns = (patterns,)
+    bad = [p for p in patterns if not isinstance(p, str)]
+    if bad:
+        raise InvalidArgumentType(
+            f"exclude= expects site ids or glob patterns (strings), got {bad[0]!r} in {exclude!r}; "
+            'e.g. exclude=["*/reduce#*"] leaves every sampled reduction exact.')
+    return patterns
 
 
 def unknown_site_message(site_id: str, sites: Sequence[Site]) -> str:

@@ -57,7 +57,7 @@ def baseline(target: Target, request: Request, parts: Split) -> tuple[Reference,
         target.profile([items[i] for i in profiled], families=request.families, tuning=True)
         if request.explicit_families:
             target.require_sites(request.families)
-    sites = target.select(families=request.families, select=request.select)
+    sites = target.select(families=request.families, select=request.select, exclude=request.exclude)
     if not sites:
         raise InvalidArgument(
             f"{target.name} has no approximation sites"

@@ -21,6 +21,7 @@ from ..errors import InvalidArgument, InvalidArgumentType, NotEnoughInputs
 from ..measure.cost import CostFunction, check_cost
 from ..measure.inputs import read_inputs, units_of
 from ..measure.quality import Quality, get_quality, with_cap
+from ..sites import check_exclude
 from ..stats import Claims, certificate_method, claims, min_samples, needed_losses
 from .groups import check_grouping
 from .sample_groups import SampleGroups, read_groups
@@ -58,6 +59,7 @@ class Request:
     mean_bound: float | None = None  # with a tail, a mean bound asked as well
     min_gain: float = 0.05
     max_bytes: float | None = None  # models: a variant storing more is infeasible
+    exclude: tuple[str, ...] = ()  # site ids or glob patterns the search leaves exact
 
     @property
     def claims(self) -> Claims:
@@ -87,7 +89,8 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
                   storage: Any, study_name: Any, holdout: Any, seed: Any, cost: Any, repeats: Any,
                   timeout: Any, max_certify: Any, loss_cap: Any, repair: Any, strategy: Any,
                   grouping: Any, progress: Any, quantile: Any = None, mean_bound: Any = None,
-                  groups: Any = None, min_gain: Any = 0.05, max_bytes: Any = None) -> Request:
+                  groups: Any = None, min_gain: Any = 0.05, max_bytes: Any = None,
+                  exclude: Any = ()) -> Request:
     bound = check_probability("bound", bound, example="0.05")
     quantile = None if quantile is None else check_probability("quantile", quantile, example="0.95")
     if mean_bound is not None:
@@ -125,6 +128,7 @@ def check_request(target: Target, inputs: Sequence[Any], *, quality: Any, bound:
         grouping=check_grouping(grouping, model=target.per_sample), progress=bool(progress),
         quantile=quantile, mean_bound=mean_bound, groups=samples, min_gain=check_min_gain(min_gain),
         max_bytes=check_max_bytes(max_bytes, target),
+        exclude=check_exclude(exclude),
     )
 
 
