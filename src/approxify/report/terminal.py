@@ -64,7 +64,7 @@ def certified_figure(cert: Any) -> str:
 
 
 HEADERS = ["config", "speedup (tune)", "loss (tune)", "speedup (held-out)", "loss (held-out)",
-           "certified bound", "certified"]
+           "upper bound (all at once)", "certified"]
 
 
 def summary_text(result: Any) -> str:
