@@ -17,6 +17,18 @@ def test_sites_lists_ids(capsys):
     assert "calls not followed (1):" in out and "len(...)  builtin" in out
 
 
+def test_exclude_leaves_sites_out_of_sites_and_tune(capsys):
+    assert main(["sites", TARGET, "--exclude", "*/for#0"]) == 0
+    assert "smooth_mean/for#0" not in capsys.readouterr().out
+    assert main(["tune", TARGET, "--inputs", "tuning_kernels:make_inputs", "--quiet", "--exclude", "*/for#0"]) == 2
+    assert "has no approximation sites left by exclude=['*/for#0']" in capsys.readouterr().err
+
+
+def test_max_bytes_is_for_a_model(capsys):
+    assert main(["tune", TARGET, "--inputs", "tuning_kernels:make_inputs", "--max-bytes", "1000", "--quiet"]) == 2
+    assert "is a Python function; drop max_bytes=" in capsys.readouterr().err
+
+
 def test_tune_show_export(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "r.json"

@@ -35,11 +35,13 @@ def test_every_config_records_its_size_and_a_limit_keeps_larger_ones_out(tmp_pat
     assert loaded.best.tuning["bytes"] == held.best.tuning["bytes"]
 
 
-def test_the_summary_prints_the_best_size_beside_the_exact_models():
+def test_the_summary_and_the_report_print_the_best_size_beside_the_exact_models(tmp_path):
     model, batches = trained_classifier()
     result = tune(model, batches)
     best, exact = result.best.tuning["bytes"], result.exact.tuning["bytes"]
-    assert f"size {best / 1e6:.3g} MB stored (the exact model {exact / 1e6:.3g} MB" in result.summary()
+    said = f"{best / 1e6:.3g} MB stored (the exact model {exact / 1e6:.3g} MB"
+    assert f"size {said}" in result.summary()
+    assert f"<b>Size</b> {said}" in result.report(tmp_path / "r.html").read_text()
 
 
 def test_max_bytes_is_a_positive_number_for_a_model():

@@ -157,7 +157,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
     examples = _inputs(args.inputs)[: args.examples] if args.inputs else None
     found = sites(_resolve(args.target, what="target"), families=args.family or None,
                   select=args.select or None, modules=args.module, example_inputs=examples,
-                  calls=_calls(args.call))
+                  calls=_calls(args.call), exclude=args.exclude)
     print(found.table())
     if not found:
         print("no sites found", file=sys.stderr)
@@ -176,6 +176,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         loss_cap=args.loss_cap, strategy=args.strategy, grouping=args.grouping,
         calls=_calls(args.call), quantile=args.quantile, mean_bound=args.mean_bound,
         groups=_inputs(args.groups, what="--groups") if args.groups else None, min_gain=args.min_gain,
+        exclude=args.exclude, max_bytes=args.max_bytes,
     )
     if result.is_model:  # its reference names its class: loading imports the model by this name
         result.imported_as = args.target
@@ -277,6 +278,8 @@ def _parser() -> argparse.ArgumentParser:
     def selection(p: argparse.ArgumentParser) -> None:
         p.add_argument("--family", action="append", help="keep sites of this family (repeatable)")
         p.add_argument("--select", action="append", help="site id or glob pattern (repeatable)")
+        p.add_argument("--exclude", action="append", default=[],
+                       help="site id or glob pattern to leave exact, e.g. '*/reduce#*' (repeatable)")
         p.add_argument("--module", action="append", default=[],
                        help="extra module whose functions count as user code (repeatable)")
         p.add_argument("--call", action="append", default=[],
@@ -310,6 +313,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///study.db")
     p.add_argument("--loss-cap", type=float, default=None,
                    help="cap each input's loss (small bounds certify from fewer inputs)")
+    p.add_argument("--max-bytes", type=float, default=None,
+                   help="a model: variants whose weights take more bytes are not chosen")
     p.add_argument("--min-gain", type=float, default=0.05,
                    help="share by which a config must be certified faster than the one it "
                         "replaces (default 0.05: 5%%)")

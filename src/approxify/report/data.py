@@ -9,6 +9,7 @@ diff for a function, a layer table for a model).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from ..measure.model_cost import weight_bytes
@@ -41,6 +42,7 @@ def report_data(result: Any) -> dict[str, Any]:
             "certificate": best.certificate.to_dict() if best.certificate else None,
         },
         "certificate_text": _certificate_text(result),
+        "size": model_size(result),
         "reliability": _reliability(held, unit=best.certificate.unit if best.certificate else "inputs"),
         "tradeoff": tradeoff_points(result),
         "sensitivity": sensitivity_rows(result),
@@ -52,6 +54,26 @@ def report_data(result: Any) -> dict[str, Any]:
         "changed": list(result.changed),  # how the target differs from what was measured
         "provenance": result.provenance(),
     }
+
+
+def model_size(result: Any) -> dict[str, Any] | None:
+    """A model's stored bytes: the best variant's, the exact model's, the limit asked (None: a
+    function, or a result saved before sizes were recorded)."""
+    best, exact = result.best.tuning.get("bytes"), result.exact.tuning.get("bytes")
+    if best is None or exact is None:
+        return None
+    return {"best": best, "exact": exact, "max_bytes": result.settings.get("max_bytes")}
+
+
+def size_text(size: Mapping[str, Any]) -> str:
+    """``size`` (see :func:`model_size`) in words."""
+    smaller = f", {size['exact'] / size['best']:.2f}x smaller" if size["best"] and size["best"] != size["exact"] else ""
+    asked = f"; at most {_megabytes(size['max_bytes'])} asked (max_bytes=)" if size.get("max_bytes") else ""
+    return f"size {_megabytes(size['best'])} stored (the exact model {_megabytes(size['exact'])}{smaller}){asked}"
+
+
+def _megabytes(count: float) -> str:
+    return f"{count / 1e6:.3g} MB"
 
 
 def tradeoff_points(result: Any) -> list[dict[str, Any]]:

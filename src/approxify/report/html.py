@@ -7,6 +7,7 @@ import io
 from html import escape
 from typing import Any
 
+from .data import size_text
 from .terminal import speedup_text
 
 _STYLE = """
@@ -45,6 +46,7 @@ def render(data: dict[str, Any]) -> str:
         f"<p><b>Speedup</b> {_speedup(best)}, mean loss "
         f"{_e(best['mean_loss'], '.4g')}; certified: {_verdict(best['certified'])}</p>",
         f"<p>{_e(data['certificate_text'])}</p>",
+        _size(data.get("size")),
         "</div>",
         "<h2>Trade-off</h2>",
         f"<figure>{tradeoff_svg(data)}<figcaption>Speedup against mean loss. Grey: configs measured "
@@ -195,6 +197,14 @@ def _table(headers: list[str], rows: list[list[str]], *, numeric: set[int] = fro
                          for i, c in enumerate(row)) + "</tr>"
         for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _size(size: dict[str, Any] | None) -> str:
+    """A model's stored size, the best variant's beside the exact model's."""
+    if not size:
+        return ""
+    text = size_text(size)
+    return f"<p><b>Size</b>{_e(text[len('size'):])}</p>"
 
 
 def _reliability_table(r: dict[str, Any]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .data import model_size, size_text
+
 
 def _fmt(value: Any, spec: str) -> str:
     try:
@@ -124,17 +126,8 @@ def summary_text(result: Any) -> str:
 
 def size_lines(result: Any) -> list[str]:
     """A model's stored bytes, the best variant's beside the exact model's (and the limit asked)."""
-    best, exact = result.best.tuning.get("bytes"), result.exact.tuning.get("bytes")
-    if best is None or exact is None:
-        return []
-    limit = result.settings.get("max_bytes")
-    asked = f"; at most {_megabytes(limit)} asked (max_bytes=)" if limit is not None else ""
-    smaller = f", {exact / best:.2f}x smaller" if best and best != exact else ""
-    return [f"  size {_megabytes(best)} stored (the exact model {_megabytes(exact)}{smaller}){asked}"]
-
-
-def _megabytes(count: float) -> str:
-    return f"{count / 1e6:.3g} MB"
+    size = model_size(result)
+    return [f"  {size_text(size)}"] if size else []
 
 
 def guard_lines(guards: dict[str, dict[str, int]]) -> list[str]:

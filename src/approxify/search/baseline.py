@@ -62,6 +62,7 @@ def baseline(target: Target, request: Request, parts: Split) -> tuple[Reference,
         raise InvalidArgument(
             f"{target.name} has no approximation sites"
             + (f" of families {sorted(request.families)}" if request.explicit_families else "")
+            + (f" left by exclude={list(request.exclude)}" if request.exclude else "")
             + "; ax.sites(fn) lists what approxify finds (perforation needs a for loop)."
         )
     reference.prepare(parts.tuning + parts.heldout)  # exact failures and metric errors surface now
