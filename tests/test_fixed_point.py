@@ -15,7 +15,7 @@ import pytest
 
 import approxify as ax
 from approxify._target import Target
-from approxify.config import config_from_dict, config_to_dict
+from approxify.config import config_from_dict, config_to_dict, setting_from_dict
 from approxify.errors import InvalidArgument, InvalidConfig
 from approxify.examples import sobel as sobel_module
 from approxify.measure.quality import rel_l2
@@ -65,8 +65,10 @@ def sobel_small():
 
 def test_sobel_offers_integers_to_its_arrays_and_not_to_its_result(sobel_small):
     offered = choices(sobel_module.sobel, sobel_small)
-    for name in ("image", "p", "gx", "gy"):
+    for name in ("image", "p"):
         assert offered[SOBEL + name] == ["float32", "float16", "int32", "int16"]
+    for name in ("gx", "gy"):  # their squares leave int16's range
+        assert offered[SOBEL + name] == ["float32", "float16", "int32"]
     assert offered["sobel.sobel/return"] == ["float32", "float16"]
 
 
@@ -312,3 +314,28 @@ def test_an_unknown_integer_type_and_smoothing_on_int16_are_invalid_arguments():
         ax.Precision("int12")
     with pytest.raises(InvalidArgument, match="int8 only"):
         ax.Precision("int16", smoothing=0.5)
+
+
+def test_a_flow_group_is_offered_integers_member_by_member(sobel_small):
+    from approxify.search.groups import expand, group_sites
+
+    found = ax.sites(sobel_module.sobel, example_inputs=sobel_small, families=["precision"])
+    assert [c.dtype for c in {s.id: s for s in found}["sobel.sobel/var:gx"].knob.choices if c.dtype.startswith("int")] \
+        == ["int32"]  # gx * gx leaves int16
+    tuned, groups = group_sites(list(found), "flow")
+    (group,) = [s for s in tuned if s.id in groups]
+    integers = [c for c in group.knob.choices if c.dtype == "integers"]
+    assert len(integers) == 1
+    config = expand({group.id: integers[0]}, groups)
+    assert {site: s.dtype for site, s in config.items()} == {
+        "sobel.sobel/var:image": "int16", "sobel.sobel/var:p": "int16", "sobel.sobel/var:gx": "int32",
+        "sobel.sobel/var:gy": "int32", "sobel.sobel/return": "float64"}
+    variant = ax.apply(sobel_module.sobel, config, example_inputs=sobel_small)
+    image = sobel_small[0][0]
+    assert np.array_equal(variant(image), sobel_module.sobel(image))
+    assert setting_from_dict(integers[0].to_dict()) == integers[0]
+
+
+def test_int16_refused_where_a_square_would_overflow_says_so(sobel_small):
+    with pytest.raises(InvalidConfig, match=r"an expression of it alone \(a square, say\) leaves int16"):
+        Target(sobel_module.sobel, example_inputs=sobel_small).check({SOBEL + "gx": I16})

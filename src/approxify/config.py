@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,6 +38,17 @@ class Setting:
 
     def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, **dataclasses.asdict(self)}  # type: ignore[call-overload]
+
+    def for_member(self, site: str) -> Setting:
+        """The setting a member ``site`` of a tuned group takes when the group takes this one:
+        the same, except for a setting made for the group's members one by one."""
+        return self
+
+    @classmethod
+    def member_wise(cls, members: Sequence[tuple[str, Sequence[Setting]]]) -> Setting | None:
+        """A setting for a group of linked sites ((site id, its choices) each) that gives each
+        member its own setting, where the family has one worth trying; None by default."""
+        return None
 
 
 LOOP_POLICIES = ("modulo", "truncate", "random")  # for loops; "neurons" and "magnitude" prune layers
@@ -180,8 +191,19 @@ class Precision(Setting):
     # multiplied by it, which moves activation outliers into the weights, where per-channel
     # scales absorb them (max|x_j| is observed on example inputs)
     smoothing: float | None = None
+    # a flow group's integer setting: (member site id, its dtype) pairs, dtype "integers"; each
+    # member takes its own type, a member not named stays exact (see :meth:`for_member`)
+    members: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        if self.members or self.dtype == "integers":
+            pairs = tuple((str(site), str(dtype)) for site, dtype in self.members)
+            if self.dtype != "integers" or not pairs or any(d not in INT_RANGES for _, d in pairs):
+                raise InvalidArgument(
+                    f"Precision(members=...) is a group's integer setting: dtype 'integers' with "
+                    f"(site, 'int16' | 'int32') pairs, got dtype={self.dtype!r}, members={self.members!r}.")
+            object.__setattr__(self, "members", tuple(sorted(pairs)))  # lists, from JSON, as pairs
+            return
         if self.dtype not in PRECISION_DTYPES:
             raise InvalidArgument(
                 f"Precision(dtype=...) expects one of {', '.join(PRECISION_DTYPES)}, got "
@@ -206,7 +228,27 @@ class Precision(Setting):
     def is_exact(self) -> bool:
         return self.dtype == "float64"
 
+    @classmethod
+    def member_wise(cls, members: Sequence[tuple[str, Sequence[Setting]]]) -> Setting | None:
+        """Integers, member by member: each member offering integer types at the narrowest one
+        it offers (int16 where its range and its own products fit), the others exact. One type
+        for all would not do: sobel's ``p`` pays in int16, its ``gx * gx`` needs int32."""
+        chosen = {}
+        for site, choices in members:
+            offered = [c.dtype for c in choices if isinstance(c, Precision) and c.dtype in INT_RANGES]
+            if offered:
+                chosen[site] = min(offered, key=lambda d: INT_RANGES[d][1])
+        return Precision("integers", members=tuple(chosen.items())) if chosen else None
+
+    def for_member(self, site: str) -> Setting:
+        if not self.members:
+            return self
+        dtype = dict(self.members).get(site)
+        return Precision(dtype) if dtype is not None else Precision()
+
     def label(self) -> str:
+        if self.members:
+            return "integers (" + ", ".join(f"{site.rsplit('/', 1)[-1].removeprefix('var:')} {d}" for site, d in self.members) + ")"
         if self.smoothing is not None:
             return f"int8 smoothed {self.smoothing:g}"
         return "exact" if self.is_exact else self.dtype
@@ -215,6 +257,10 @@ class Precision(Setting):
         data = super().to_dict()
         if self.smoothing is None:  # plain settings keep their short form
             del data["smoothing"]
+        if not self.members:
+            del data["members"]
+        else:
+            data["members"] = [list(pair) for pair in self.members]
         return data
 
 

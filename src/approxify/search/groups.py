@@ -13,6 +13,7 @@ only ever name real sites; the sensitivity records name the group (``flow:<first
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from ..config import Setting
@@ -69,8 +70,13 @@ def group_sites(sites: Sequence[Site], grouping: str) -> tuple[list[Site], dict[
 
 def _group_site(members: list[Site]) -> Site:
     names = ", ".join(m.id.rsplit("/", 1)[-1] for m in members)
-    return _grouped(f"flow:{members[0].id}", members[0].where, members,
-                    f"{len(members)} variables linked by data flow: {names}")
+    grouped = _grouped(f"flow:{members[0].id}", members[0].where, members,
+                       f"{len(members)} variables linked by data flow: {names}")
+    # a setting made member by member, where the family has one (precision: integers)
+    combined = type(members[0].knob.exact).member_wise([(m.id, m.knob.choices) for m in members])
+    if combined is None:
+        return grouped
+    return dataclasses.replace(grouped, knob=Knob(grouped.knob.exact, (*grouped.knob.choices, combined)))
 
 
 def _block_group(role: str, members: list[Site]) -> Site:
@@ -93,5 +99,5 @@ def expand(config: Mapping[str, Setting], groups: Mapping[str, Sequence[str]]) -
     out: dict[str, Setting] = {}
     for site, setting in config.items():
         for member in groups.get(site, (site,)):
-            out[member] = setting
+            out[member] = setting.for_member(member)
     return out

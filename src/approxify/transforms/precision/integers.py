@@ -38,7 +38,50 @@ def integer_choices(lifted: LiftedFunction, name: str, widest: str,
             or FLOAT_BITS.get(widest, 64) <= 16:
         return ()
     low, high = integral
-    return tuple(d for d in INT_DTYPES if INT_RANGES[d][0] <= low and high <= INT_RANGES[d][1])
+    return tuple(d for d in INT_DTYPES if INT_RANGES[d][0] <= low and high <= INT_RANGES[d][1]
+                 and not _overflows(lifted.tree, name, integral, INT_RANGES[d]))
+
+
+def _overflows(tree: ast.FunctionDef, name: str, span: tuple[float, float], limits: tuple[int, int]) -> bool:
+    """Whether an expression of ``name`` alone (and numbers) would leave ``limits`` when computed
+    in that type: sobel's ``gx * gx`` reaches 1e6, beyond int16, though ``gx`` itself fits. Its
+    interval is worked out from the range the profile saw; expressions mixing other variables
+    are left to the measurement (a wrapped result has a large loss)."""
+    for node in scope_nodes(tree.body):
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            interval = _interval(node, name, span)
+            if interval is not None and _reads(node, name) and not limits[0] <= interval[0] <= interval[1] <= limits[1]:
+                return True
+    return False
+
+
+def _reads(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _interval(node: ast.AST, name: str, span: tuple[float, float]) -> tuple[float, float] | None:
+    """The values ``node`` can take when ``name`` (or a slice of it) lies in ``span``; None for
+    anything else than ``name``, numbers, ``+``, ``-`` and ``*``."""
+    if isinstance(node, ast.Name) and node.id == name:
+        return span
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == name:
+        return span  # a slice holds values of the array
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return (node.value, node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _interval(node.operand, name, span)
+        return None if inner is None else (-inner[1], -inner[0])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        left, right = _interval(node.left, name, span), _interval(node.right, name, span)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            return (left[0] + right[0], left[1] + right[1])
+        if isinstance(node.op, ast.Sub):
+            return (left[0] - right[1], left[1] - right[0])
+        products = [a * b for a in left for b in right]
+        return (min(products), max(products))
+    return None
 
 
 def numpy_alias(lifted: LiftedFunction) -> str | None:

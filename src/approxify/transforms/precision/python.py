@@ -199,6 +199,9 @@ def _check_integer(site: Site, setting: Precision) -> None:
     low, high = INT_RANGES[setting.dtype]
     if site.locator.name == RETURN:
         why = "a returned value keeps a float type"
+    elif "integral" in site.facts and low <= site.facts["integral"][0] and site.facts["integral"][1] <= high:
+        why = (f"its values spanned {site.facts['integral']}, but an expression of it alone (a square, "
+               f"say) leaves {setting.dtype}'s {low}..{high}")
     elif "integral" in site.facts:
         why = f"its values spanned {site.facts['integral']}, beyond {setting.dtype}'s {low}..{high}"
     else:
