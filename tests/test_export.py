@@ -215,3 +215,13 @@ def test_comments_inside_a_changed_loop_keep_their_place_in_its_branches(numpy_o
     ]
     got = run_shipped(numpy_only, text, "branches", PROBE[:1], tmp_path / "run")
     assert got == ax.apply(K.branches, config)(*PROBE)
+
+
+def test_an_import_the_module_has_is_not_written_again_for_a_helper():
+    from approxify.examples import sobel
+
+    images = sobel.make_inputs(2, size=64)
+    (grid,) = [s.id for s in ax.sites(sobel.sobel, example_inputs=images, families=["perforate"])]
+    text = ax.source(sobel.sobel, {grid: ax.Perforate.grid(2, "linear")}, example_inputs=images)
+    imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
+    assert "import numpy as np" in imports and len(imports) == len(set(imports))

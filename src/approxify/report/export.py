@@ -83,7 +83,7 @@ def export_source(target: Any, config: Mapping[str, Setting]) -> str:
     constants = _constant_lines(constants)
     used |= helpers_named(constants)
     setup = numba_setup_helpers(program.helpers) if program.jitted else []
-    helpers = helper_source(used | set(setup)).rstrip()
+    helpers = helper_source(used | set(setup), imported=imports).rstrip()
     if setup:  # numba must learn the helpers' typed implementations before it compiles
         helpers += "\n\n\n" + "\n".join(f"{name}()" for name in setup)
     parts = ["\n".join(lines).rstrip(), helpers, constants, body]

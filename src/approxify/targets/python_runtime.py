@@ -152,12 +152,13 @@ def helper_objects(names: Iterable[str]) -> dict[str, Any]:
     return {name: _HELPERS[name] for name in _closure(names)}
 
 
-def helper_source(names: Iterable[str]) -> str:
-    """Import lines and definitions of the helpers, ready to paste at the top of a module."""
+def helper_source(names: Iterable[str], *, imported: Iterable[str] = ()) -> str:
+    """Import lines and definitions of the helpers, ready to paste at the top of a module
+    (without the import lines of ``imported``, which the module has already)."""
     order = _closure(names)
     if not order:
         return ""
-    imports = sorted({line for name in order for line in _IMPORTS[name]})
+    imports = sorted({line for name in order for line in _IMPORTS[name]} - set(imported))
     parts = ["\n".join(imports)] if imports else []
     parts += [
         _CONSTANTS[name] if name in _CONSTANTS else _undecorated(inspect.getsource(_HELPERS[name]))
