@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from .._optional import require_numba
 from ..errors import InvalidArgument, UnsupportedTarget
 from ..measure.inputs import fresh_copy
@@ -493,6 +495,14 @@ def _has_source(func: types.FunctionType) -> bool:
     except (OSError, TypeError):
         return False
     return True
+
+
+def numpy_name(lifted: LiftedFunction) -> str | None:
+    """The name the function's module gives NumPy (``np`` preferred), when no local hides it:
+    what rewritten code writes ``np.repeat``, ``np.int16`` with."""
+    namespace, local = lifted.func.__globals__, local_names(lifted.tree)
+    names = ["np", "numpy", *sorted(namespace)]
+    return next((n for n in names if n not in local and namespace.get(n) is np), None)
 
 
 def local_names(tree: ast.FunctionDef) -> set[str]:

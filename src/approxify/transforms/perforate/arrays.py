@@ -82,18 +82,19 @@ def candidates(lifted: LiftedFunction, tree: ast.AST | None = None) -> Iterator[
     tree = tree if tree is not None else lifted.tree
     local = local_names(lifted.tree)
     index = 0
-    for node in _preorder(tree):
+    for node in preorder(tree):
         found = _candidate(node, lifted, local)
         if found is not None:
             operation, axis, method = found
-            yield node, Reduction(lifted.key, index, operation, _written(node), axis, method)
+            yield node, Reduction(lifted.key, index, operation, written(node), axis, method)
             index += 1
 
 
-def _preorder(node: ast.AST) -> Iterator[ast.AST]:
+def preorder(node: ast.AST) -> Iterator[ast.AST]:
+    """Nodes below ``node`` in source order (pre-order): the numbering behind site ids."""
     for child in ast.iter_child_nodes(node):
         yield child
-        yield from _preorder(child)
+        yield from preorder(child)
 
 
 def _candidate(node: ast.AST, lifted: LiftedFunction, local: set[str]) -> tuple[str, int | None, bool] | None:
@@ -143,7 +144,8 @@ def _axis(call: ast.Call, *, positional: int) -> Any:
     return _INVALID
 
 
-def _written(node: ast.expr) -> str:
+def written(node: ast.expr) -> str:
+    """An expression as a site's detail shows it: its source, cut at 50 characters."""
     text = ast.unparse(node)
     return text if len(text) < 50 else text[:47] + "..."
 

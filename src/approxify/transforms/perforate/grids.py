@@ -35,8 +35,9 @@ import numpy as np
 
 from ...config import Perforate
 from ...targets.call_graph import static_value
-from ...targets.python import LiftedFunction, PythonProgram, local_names
+from ...targets.python import LiftedFunction, PythonProgram, local_names, numpy_name
 from ...targets.python_runtime import runtime_helper
+from .arrays import written
 from .probing import run_probed
 
 MIN_SIDE = 32  # both grid axes at least this long: smaller grids are not worth sampling
@@ -92,14 +93,9 @@ def candidates(lifted: LiftedFunction, tree: ast.FunctionDef | None = None) -> I
         for slot, root in enumerate(roots):
             chain = flow.chain(statement, slot if root is not statement.value else None, root, position)
             if chain is not None:
-                yield chain, Grid(lifted.key, index, _written(root))
+                yield chain, Grid(lifted.key, index, written(root))
                 index += 1
         return  # what follows a top-level return never runs
-
-
-def _written(node: ast.expr) -> str:
-    text = ast.unparse(node)
-    return text if len(text) < 50 else text[:47] + "..."
 
 
 class _Flow:
@@ -168,7 +164,7 @@ class _Flow:
         elif isinstance(node, ast.Subscript):
             self._sliced(node, chain)
         else:
-            chain.problem = chain.problem or f"`{_written(node)}` is not element-wise"
+            chain.problem = chain.problem or f"`{written(node)}` is not element-wise"
 
     def _name(self, node: ast.Name, chain: Chain, follow: set[str], path: tuple[str, ...]) -> None:
         name = node.id
@@ -189,9 +185,9 @@ class _Flow:
         """A leaf ``a[s0, s1]``: one named array, slices only, bounds free of calls."""
         parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if not isinstance(node.value, ast.Name) or not all(isinstance(p, ast.Slice) for p in parts):
-            chain.problem = chain.problem or f"`{_written(node)}` indexes, not slices of one array"
+            chain.problem = chain.problem or f"`{written(node)}` indexes, not slices of one array"
         elif any(isinstance(n, (ast.Call, ast.NamedExpr)) for p in parts for n in ast.walk(p)):
-            chain.problem = chain.problem or f"`{_written(node)}` computes its bounds with a call"
+            chain.problem = chain.problem or f"`{written(node)}` computes its bounds with a call"
         elif self.stores[node.value.id] > 1:
             chain.problem = chain.problem or f"`{node.value.id}` is assigned more than once"
         else:
@@ -243,9 +239,9 @@ class _Flow:
             line = getattr(node, "lineno", "?")
             if isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load) \
                     and _base(node) in names:
-                return f"`{_base(node)}` is changed in place (`{_written(node)}`, line {line})"
+                return f"`{_base(node)}` is changed in place (`{written(node)}`, line {line})"
             if isinstance(node, ast.AugAssign) and _base(node.target) in names:
-                return f"`{_base(node.target)}` is changed in place (`{_written(node.target)}`, line {line})"
+                return f"`{_base(node.target)}` is changed in place (`{written(node.target)}`, line {line})"
             if isinstance(node, ast.Call) and id(node) not in chain.nodes and not self._pure(node):
                 given = [a.value if isinstance(a, ast.Starred) else a for a in node.args]
                 given += [k.value for k in node.keywords]
@@ -253,7 +249,7 @@ class _Flow:
                     given.append(node.func.value)
                 for value in given:
                     if isinstance(value, ast.Name) and value.id in names:
-                        return (f"`{value.id}` is given to `{_written(node.func)}` (line {line}), "
+                        return (f"`{value.id}` is given to `{written(node.func)}` (line {line}), "
                                 "which might change it")
         return None
 
@@ -318,19 +314,19 @@ def judge(leaves: list[tuple[str, int, Any]], result: Any) -> str | None:
     float, integer or bool, at least 2-D with both last axes >= MIN_SIDE; the result that shape.
     A leaf sliced on ``sliced`` >= 2 axes must have that many (its last two slices are the grid)."""
     shapes = set()
-    for written, sliced, seen in leaves:
+    for text, sliced, seen in leaves:
         if isinstance(seen, str):
-            return f"`{written}` is a {seen}, not an array, on the example inputs"
+            return f"`{text}` is a {seen}, not an array, on the example inputs"
         shape, kind = seen
         if kind not in "biuf":
-            return f"`{written}` holds dtype kind {kind!r}, not numbers"
+            return f"`{text}` holds dtype kind {kind!r}, not numbers"
         if len(shape) < 2:
-            return f"`{written}` is {len(shape)}-D, not a grid"
+            return f"`{text}` is {len(shape)}-D, not a grid"
         if sliced and sliced != len(shape):
-            return f"`{written}` slices {sliced} of its {len(shape)} axes"
+            return f"`{text}` slices {sliced} of its {len(shape)} axes"
         if min(shape[-2:]) < MIN_SIDE:
             channels = " (a channels-last image is not sampled)" if len(shape) > 2 and shape[-1] < MIN_SIDE <= shape[-2] else ""
-            return (f"the last two axes of `{written}` are {shape[-2:]}, not a grid of at least "
+            return (f"the last two axes of `{text}` are {shape[-2:]}, not a grid of at least "
                     f"{MIN_SIDE} x {MIN_SIDE}{channels}")
         shapes.add(shape)
     if len(shapes) > 1:
@@ -411,7 +407,7 @@ class GridRewriter:
 
     def __init__(self, lifted: LiftedFunction, tree: ast.FunctionDef, chosen: Mapping[int, Perforate]) -> None:
         self.helpers: set[str] = set()
-        self.numpy = _numpy_name(lifted, tree)
+        self.numpy = numpy_name(lifted)
         self.makers: dict[int, Any] = {}
         self.filled: dict[int, list[tuple[Chain, Perforate, ast.expr, int]]] = {}
         for chain, grid in candidates(lifted, tree):
@@ -463,13 +459,6 @@ class _Placeholder(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
         return self.value if node.id == PLACEHOLDER else node
-
-
-def _numpy_name(lifted: LiftedFunction, tree: ast.FunctionDef) -> str | None:
-    """The name the function's module gives NumPy (``np`` preferred), when no local hides it."""
-    local = local_names(tree)
-    names = ["np", "numpy", *sorted(lifted.func.__globals__)]
-    return next((n for n in names if n not in local and lifted.func.__globals__.get(n) is np), None)
 
 
 def _sampled(leaf: ast.expr, step: int) -> ast.expr:

@@ -35,7 +35,7 @@ from ...markers import STATISTIC
 from ...targets.call_graph import static_value
 from ...targets.python import LiftedFunction, PythonProgram, local_names
 from ...targets.python_runtime import runtime_helper
-from .arrays import MIN_LENGTH, PLACEHOLDER, Operands, sample_index
+from .arrays import MIN_LENGTH, PLACEHOLDER, Operands, preorder, sample_index, written
 from .probing import run_probed
 
 TOLERANCE = 1e-9  # relative: a sum of halves differs from the whole's by rounding only
@@ -81,7 +81,7 @@ class Observed:
                 seen = self.calls.get((lifted.key, index))
                 if seen is not None:
                     kind, positions, length = seen
-                    yield lifted, node, Statistic(lifted.key, index, positions, kind, _written(node)), length
+                    yield lifted, node, Statistic(lifted.key, index, positions, kind, written(node)), length
 
 
 def candidates(lifted: LiftedFunction, program: PythonProgram,
@@ -94,7 +94,7 @@ def candidates(lifted: LiftedFunction, program: PythonProgram,
     local = local_names(lifted.tree)
     users = {id(f.func) for f in program.functions.values()}
     index = 0
-    for node in _preorder(tree):
+    for node in preorder(tree):
         if not isinstance(node, ast.Call) or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
             continue
         value = static_value(node.func, lifted.func, local=local)
@@ -120,19 +120,10 @@ def find(lifted: LiftedFunction, program: PythonProgram, suffix: str) -> tuple[a
         return None
     for node, index, marked in candidates(lifted, program):
         if index == int(number) and all(0 <= p < len(node.args) for p in chosen):
-            return node, Statistic(lifted.key, index, chosen, marked or "sum", _written(node))
+            return node, Statistic(lifted.key, index, chosen, marked or "sum", written(node))
     return None
 
 
-def _preorder(node: ast.AST) -> Iterator[ast.AST]:
-    for child in ast.iter_child_nodes(node):
-        yield child
-        yield from _preorder(child)
-
-
-def _written(node: ast.expr) -> str:
-    text = ast.unparse(node)
-    return text if len(text) < 50 else text[:47] + "..."
 
 
 # -- observing ---------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ A function holding an integer variable keeps its result float (:func:`float_retu
 from __future__ import annotations
 
 import ast
-import types
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from ...config import FLOAT_BITS, INT_RANGES
 from ...targets.python import LiftedFunction
 from . import runtime
 from .constructors import resolve
-from .places import RETURN, scope_nodes, variables, written_through
+from .places import RETURN, scope_nodes, written_through
 
 INT_DTYPES = ("int32", "int16")  # wider first: the one that cannot overflow on sobel's products
 FLOAT_HELPER = "_ax_float_result"
@@ -82,15 +81,6 @@ def _interval(node: ast.AST, name: str, span: tuple[float, float]) -> tuple[floa
         products = [a * b for a in left for b in right]
         return (min(products), max(products))
     return None
-
-
-def numpy_alias(lifted: LiftedFunction) -> str | None:
-    """The name the function's module gives NumPy (``np``), unless the function rebinds it."""
-    namespace = lifted.func.__globals__
-    names = [n for n in ("np", "numpy") if namespace.get(n) is np]
-    names += sorted(n for n, v in namespace.items() if v is np and isinstance(v, types.ModuleType))
-    local = set(variables(lifted.tree))
-    return next((n for n in names if n not in local), None)
 
 
 def cast(value: ast.expr, dtype: str, alias: str | None) -> tuple[ast.expr, str | None]:

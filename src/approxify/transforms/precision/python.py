@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ...config import FLOAT_BITS, INT_RANGES, Precision, Setting
 from ...errors import InvalidConfig
 from ...sites import Knob, Site
-from ...targets.python import LiftedFunction, PythonProgram
+from ...targets.python import LiftedFunction, PythonProgram, numpy_name
 from .._base import Transform, register
 from . import integers, runtime
 from .constructors import with_dtype
@@ -146,7 +146,7 @@ class PythonPrecision(Transform):
             tree = copy.deepcopy(lifted.tree)
             used: set[str] = set()
             as_int = {n: d for n, d in lowered.items() if d in INT_RANGES}
-            alias = integers.numpy_alias(lifted) if as_int else None
+            alias = numpy_name(lifted) if as_int else None
 
             def cast(name: str, value: ast.expr) -> ast.expr:
                 if name in as_int:
