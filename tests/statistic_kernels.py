@@ -88,3 +88,14 @@ def mean_abs(x):
 
 def uses_mean_abs(x):
     return mean_abs(x) + 1.0
+
+
+def hangs_on_fewer_rows(x):
+    """A hostile callee: it never returns on part of its rows."""
+    while len(x) < 300:
+        pass
+    return float(x.sum())
+
+
+def uses_hanging(x):
+    return hangs_on_fewer_rows(x)

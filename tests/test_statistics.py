@@ -109,3 +109,7 @@ def test_a_decorated_function_is_found_through_its_wrapper():
     assert site.facts["statistic"] == "mean"
     variant = ax.apply(K.uses_mean_abs, {site.id: ax.Perforate(0.5)}, example_inputs=SERIES)
     assert variant(*SERIES[0]) == K.mean_abs(SERIES[0][0][::2]) + 1.0
+
+
+def test_a_callee_that_hangs_on_part_of_its_rows_is_not_sampled_and_sites_returns():
+    assert sample_sites(K.uses_hanging, SERIES) == {}  # SERIES: 300 rows; each half hangs

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import time
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,12 +33,14 @@ import numpy as np
 
 from ...config import Perforate
 from ...markers import STATISTIC
+from ...measure.deadline import deadline
 from ...targets.call_graph import static_value
 from ...targets.python import LiftedFunction, PythonProgram, local_names
 from ...targets.python_runtime import runtime_helper
 from .arrays import MIN_LENGTH, PLACEHOLDER, Operands, preorder, sample_index, written
 from .probing import run_probed
 
+HALVES_PATIENCE = 10  # the calls on the halves may take this many times the whole call (plus 1 s)
 TOLERANCE = 1e-9  # relative: a sum of halves differs from the whole's by rounding only
 _RECORDING: list[Observed] = []  # what the run under way records into
 
@@ -154,24 +157,30 @@ def _ax_see_statistic(function, index, marked, callee, *args, **kwargs):
     """Call ``callee`` and record whether the call is a statistic of its arrays (see
     :func:`judge`); returns what the call returns."""
     before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+    started = time.perf_counter()
     result = callee(*args, **kwargs)
+    took = time.perf_counter() - started
     changed = any(b is not None and not _same(b, a) for b, a in zip(before, args))
-    _RECORDING[-1].see(function, index, None if changed else judge(callee, args, kwargs, result, marked))
+    _RECORDING[-1].see(function, index, None if changed else judge(callee, args, kwargs, result, marked,
+                                                                   limit=HALVES_PATIENCE * took + 1.0))
     return result
 
 
-def judge(callee: Any, args: tuple, kwargs: dict, result: Any, marked: str | None) -> tuple[str, tuple[int, ...], int] | None:
-    """(kind, sampled positions, rows) when the call is a statistic of its arrays' rows."""
+def judge(callee: Any, args: tuple, kwargs: dict, result: Any, marked: str | None, *,
+          limit: float | None = None) -> tuple[str, tuple[int, ...], int] | None:
+    """(kind, sampled positions, rows) when the call is a statistic of its arrays' rows; the
+    calls on the halves together get ``limit`` seconds (one that hangs on fewer rows is none)."""
     positions, rows = _sampled(args)
     if not positions or _number(result) is None:
         return None
     halves = []
     _RECORDING.append(Observed())  # what the calls on halves see inside is not what the program sees
     try:
-        for part in (slice(0, None, 2), slice(1, None, 2)):
-            sampled = [np.array(a[part]) if i in positions else a for i, a in enumerate(args)]
-            halves.append(_number(callee(*sampled, **kwargs)))
-    except Exception:  # it cannot run on part of its rows
+        with deadline(limit):
+            for part in (slice(0, None, 2), slice(1, None, 2)):
+                sampled = [np.array(a[part]) if i in positions else a for i, a in enumerate(args)]
+                halves.append(_number(callee(*sampled, **kwargs)))
+    except Exception:  # it cannot run on part of its rows, or not in time (Timeout)
         return None
     finally:
         _RECORDING.pop()
